@@ -1,0 +1,12 @@
+"""keras-llm: a TensorFlow/Keras model zoo of language models.
+
+Importing the package selects the TensorFlow backend for Keras (unless the user already
+chose one), since the tokenizers, data pipelines and exports are TensorFlow graphs.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

@@ -1,0 +1,35 @@
+"""Keras layers of the zoo: attention, embeddings, feed-forward, Transformer blocks, RNN cells.
+
+Only ``keras.ops`` is used here, so the layers stay backend-portable.
+"""
+
+from keras_llm.layers.attention import (
+    MultiHeadAttention,
+    attention_weights,
+    scaled_dot_product_attention,
+)
+from keras_llm.layers.embeddings import (
+    PositionEmbedding,
+    SinusoidalPositionEncoding,
+    TokenAndPositionEmbedding,
+)
+from keras_llm.layers.feed_forward import FeedForward
+from keras_llm.layers.masks import causal_mask
+from keras_llm.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from keras_llm.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
+
+__all__ = [
+    "FeedForward",
+    "GRUCell",
+    "LSTMCell",
+    "MultiHeadAttention",
+    "PositionEmbedding",
+    "SimpleRNNCell",
+    "SinusoidalPositionEncoding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+    "attention_weights",
+    "causal_mask",
+    "scaled_dot_product_attention",
+]

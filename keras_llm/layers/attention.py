@@ -1,0 +1,243 @@
+"""Scaled dot-product and multi-head attention, with masks and a key/value cache."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_llm.layers.masks import causal_mask, merge_masks, padding_to_attention_mask
+
+# The fill value keras.layers.Softmax uses for masked logits.
+_MASKED_LOGIT = -1e9
+
+
+def attention_weights(query, key, mask=None):
+    """softmax(Q Kᵀ / √d_k) over the last axis, computed in float32.
+
+    Args:
+        query: ``(..., query_len, depth)``.
+        key: ``(..., key_len, depth)``.
+        mask: bool, broadcastable to ``(..., query_len, key_len)``; True = attend.
+
+    Returns:
+        ``(..., query_len, key_len)`` weights in float32 (softmax in float32 keeps
+        bfloat16/float16 runs stable; callers cast back). A query whose keys are all
+        masked gets all-zero weights (so it reads nothing), as in Keras.
+    """
+    depth = query.shape[-1]
+    # Scale the query before the product, as keras.layers.MultiHeadAttention does,
+    # so the two agree to float32 round-off.
+    query = ops.multiply(query, ops.cast(1.0 / math.sqrt(float(depth)), query.dtype))
+    scores = ops.cast(ops.matmul(query, ops.swapaxes(key, -1, -2)), "float32")
+    if mask is None:
+        return ops.softmax(scores, axis=-1)
+    mask = ops.cast(mask, "bool")
+    weights = ops.softmax(ops.where(mask, scores, _MASKED_LOGIT), axis=-1)
+    return ops.where(mask, weights, 0.0)
+
+
+def scaled_dot_product_attention(query, key, value, mask=None):
+    """softmax(Q Kᵀ / √d_k) V.
+
+    Args:
+        query: ``(..., query_len, depth)``.
+        key: ``(..., key_len, depth)``.
+        value: ``(..., key_len, value_depth)``.
+        mask: optional bool, broadcastable to ``(..., query_len, key_len)``; True = attend.
+
+    Returns:
+        ``(..., query_len, value_depth)`` in the dtype of ``value``.
+
+    Example:
+        >>> x = keras.random.normal((1, 4, 8))
+        >>> scaled_dot_product_attention(x, x, x).shape
+        (1, 4, 8)
+    """
+    if query.shape[-1] is not None and key.shape[-1] is not None and query.shape[-1] != key.shape[-1]:
+        raise ValueError(
+            f"query and key must share their last dimension; got query {query.shape}, key {key.shape}"
+        )
+    weights = attention_weights(query, key, mask)
+    return ops.matmul(ops.cast(weights, value.dtype), value)
+
+
+def _require_rank3(name, shape):
+    if shape is not None and len(shape) != 3:
+        raise ValueError(f"`{name}` must have shape (batch, seq_len, dim); got shape {tuple(shape)}")
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class MultiHeadAttention(keras.layers.Layer):
+    """Multi-head attention (Vaswani et al., 2017) for self- and cross-attention.
+
+    Weight layout equals ``keras.layers.MultiHeadAttention`` (EinsumDense kernels
+    ``(dim, num_heads, key_dim)`` and output ``(num_heads, value_dim, output_dim)``), so
+    weights copy across one to one.
+
+    Args:
+        num_heads: number of heads.
+        key_dim: size of each head for query and key.
+        value_dim: size of each head for value; defaults to ``key_dim``.
+        dropout: dropout rate on the attention weights.
+        use_bias: whether the projections have biases.
+        output_dim: width of the output; defaults to the query's last dimension.
+
+    Call arguments:
+        query: ``(batch, target_len, query_dim)``.
+        value: ``(batch, source_len, value_dim_in)``; defaults to ``query`` (self-attention).
+        key: ``(batch, source_len, key_dim_in)``; defaults to ``value``.
+        attention_mask: bool ``(batch, target_len, source_len)``; True = attend. Keras
+            padding masks on ``query``/``value``/``key`` are merged in automatically.
+        use_causal_mask: mask out keys after each query position.
+        return_attention_scores: also return weights ``(batch, num_heads, target_len, source_len)``.
+        cache: ``(batch, 2, max_len, num_heads, key_dim)`` stacked keys and values.
+            With ``cache_update_index`` the new keys/values of ``value`` are written at
+            that position and attention runs over the whole cache (causal masking then
+            uses absolute positions); without it the cache is used as precomputed
+            keys/values (cross-attention to a fixed source).
+        cache_update_index: int or scalar int tensor, position of ``query[:, 0]``.
+
+    Returns:
+        ``output`` ``(batch, target_len, output_dim)``, followed by the scores if
+        requested, followed by the updated cache if a cache was given.
+
+    Example:
+        >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
+        >>> x = keras.random.normal((1, 5, 8))
+        >>> mha(x, use_causal_mask=True).shape
+        (1, 5, 8)
+    """
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_dim=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(num_heads) <= 0 or int(key_dim) <= 0:
+            raise ValueError(f"num_heads and key_dim must be positive; got {num_heads}, {key_dim}")
+        self.num_heads = int(num_heads)
+        self.key_dim = int(key_dim)
+        self.value_dim = int(value_dim) if value_dim else self.key_dim
+        self.dropout = float(dropout)
+        self.use_bias = bool(use_bias)
+        self.output_dim = output_dim
+        self.supports_masking = True
+        bias = "de" if self.use_bias else None
+        policy = self.dtype_policy
+        self.query_dense = keras.layers.EinsumDense(
+            "abc,cde->abde", (None, self.num_heads, self.key_dim), bias_axes=bias,
+            dtype=policy, name="query")
+        self.key_dense = keras.layers.EinsumDense(
+            "abc,cde->abde", (None, self.num_heads, self.key_dim), bias_axes=bias,
+            dtype=policy, name="key")
+        self.value_dense = keras.layers.EinsumDense(
+            "abc,cde->abde", (None, self.num_heads, self.value_dim), bias_axes=bias,
+            dtype=policy, name="value")
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy)
+        # Masks are consumed by this layer; the projections only pass them along
+        # (declaring it avoids Keras' "destroys the mask" warning).
+        for projection in (self.query_dense, self.key_dense, self.value_dense):
+            projection.supports_masking = True
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            _require_rank3(name, shape)
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        self.query_dense.build(query_shape)
+        self.key_dense.build(key_shape)
+        self.value_dense.build(value_shape)
+        out_dim = self.output_dim or query_shape[-1]
+        self.output_dense = keras.layers.EinsumDense(
+            "abcd,cde->abe", (None, out_dim), bias_axes="e" if self.use_bias else None,
+            dtype=self.dtype_policy, name="attention_output")
+        self.output_dense.build((None, None, self.num_heads, self.value_dim))
+        self.built = True
+
+    def _check_cache(self, cache):
+        expected = (2, None, self.num_heads, self.key_dim)
+        shape = tuple(cache.shape)
+        ok = len(shape) == 5 and all(e is None or s is None or s == e for s, e in zip(shape[1:], expected))
+        if not ok:
+            raise ValueError(
+                f"`cache` must have shape (batch, 2, max_len, {self.num_heads}, {self.key_dim}); "
+                f"got {shape}")
+        if self.value_dim != self.key_dim:
+            raise ValueError("a key/value cache needs value_dim == key_dim")
+
+    def call(self, query, value=None, key=None, attention_mask=None, use_causal_mask=False,
+             return_attention_scores=False, training=None, cache=None, cache_update_index=None,
+             query_mask=None, value_mask=None, key_mask=None):
+        _require_rank3("query", query.shape)
+        value = query if value is None else value
+        key = value if key is None else key
+        _require_rank3("value", value.shape)
+        _require_rank3("key", key.shape)
+        if value.shape[1] is not None and key.shape[1] is not None and value.shape[1] != key.shape[1]:
+            raise ValueError(
+                f"`key` and `value` must have the same length; got key {key.shape}, value {value.shape}")
+        if value_mask is None and value is query:
+            value_mask = query_mask
+
+        q = self.query_dense(query)  # (batch, target_len, heads, key_dim)
+        offset = 0
+        if cache is not None:
+            self._check_cache(cache)
+            if cache_update_index is None:
+                k, v = cache[:, 0], cache[:, 1]
+            else:
+                offset = cache_update_index
+                start = [0, ops.cast(cache_update_index, "int32"), 0, 0]
+                k = ops.slice_update(cache[:, 0], start, ops.cast(self.key_dense(key), cache.dtype))
+                v = ops.slice_update(cache[:, 1], start, ops.cast(self.value_dense(value), cache.dtype))
+                cache = ops.stack([k, v], axis=1)
+            # The cache covers positions, not the `value` tensor, so its padding mask no longer applies.
+            value_mask = key_mask = None
+        else:
+            k, v = self.key_dense(key), self.value_dense(value)
+
+        mask = merge_masks(
+            attention_mask,
+            padding_to_attention_mask(query_mask, None),
+            padding_to_attention_mask(None, value_mask),
+            padding_to_attention_mask(None, key_mask),
+            causal_mask(ops.shape(q)[1], ops.shape(k)[1], offset) if use_causal_mask else None,
+        )
+        if mask is not None and len(mask.shape) == 3:
+            mask = ops.expand_dims(mask, 1)  # broadcast over heads
+
+        # (batch, heads, len, dim) layout for the batched matmuls.
+        q, k, v = (ops.transpose(t, (0, 2, 1, 3)) for t in (q, k, v))
+        weights = attention_weights(q, ops.cast(k, q.dtype), mask)
+        probs = self.dropout_layer(ops.cast(weights, self.compute_dtype), training=training)
+        context = ops.matmul(probs, ops.cast(v, probs.dtype))
+        output = self.output_dense(ops.transpose(context, (0, 2, 1, 3)))
+
+        results = [output]
+        if return_attention_scores:
+            results.append(ops.cast(weights, self.compute_dtype))
+        if cache is not None:
+            results.append(cache)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def compute_mask(self, query, value=None, key=None, query_mask=None, **kwargs):
+        return query_mask
+
+    def compute_output_spec(self, query, value=None, key=None, return_attention_scores=False,
+                            cache=None, **kwargs):
+        out_dim = self.output_dim or query.shape[-1]
+        output = keras.KerasTensor((*query.shape[:2], out_dim), dtype=self.compute_dtype)
+        results = [output]
+        if return_attention_scores:
+            source_len = (value if value is not None else query).shape[1]
+            if cache is not None:
+                source_len = cache.shape[2]
+            results.append(keras.KerasTensor(
+                (query.shape[0], self.num_heads, query.shape[1], source_len), dtype=self.compute_dtype))
+        if cache is not None:
+            results.append(keras.KerasTensor(cache.shape, dtype=cache.dtype))
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_heads=self.num_heads, key_dim=self.key_dim, value_dim=self.value_dim,
+                      dropout=self.dropout, use_bias=self.use_bias, output_dim=self.output_dim)
+        return config
