@@ -10,6 +10,7 @@ from keras_llm.layers.attention import (
 )
 from keras_llm.layers.embeddings import (
     PositionEmbedding,
+    ReversibleEmbedding,
     SinusoidalPositionEncoding,
     TokenAndPositionEmbedding,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "LSTMCell",
     "MultiHeadAttention",
     "PositionEmbedding",
+    "ReversibleEmbedding",
     "SimpleRNNCell",
     "SinusoidalPositionEncoding",
     "TokenAndPositionEmbedding",

@@ -175,3 +175,37 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                       embedding_dim=self.embedding_dim, position=self.position,
                       mask_zero=self.mask_zero)
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class ReversibleEmbedding(keras.layers.Embedding):
+    """An ``Embedding`` that can also map hidden states back to vocabulary logits.
+
+    ``call(ids)`` looks ids up; ``call(hidden, reverse=True)`` returns ``hidden · Eᵀ``,
+    the tied output layer of GPT-2 and BERT. Using one layer for both keeps the tie
+    intact through ``model.save``/``load_model`` (two layers sharing a variable would not be).
+
+    Call arguments:
+        inputs: int ``(batch, seq_len)``, or with ``reverse=True`` ``(batch, seq_len, dim)``.
+        reverse: compute logits instead of embeddings.
+
+    Returns:
+        ``(batch, seq_len, dim)`` embeddings, or ``(batch, seq_len, vocab_size)`` logits in float32
+        (logits stay float32 under mixed precision so the softmax/loss is stable).
+
+    Example:
+        >>> emb = ReversibleEmbedding(100, 8)
+        >>> emb(emb(keras.ops.array([[1, 2]])), reverse=True).shape
+        (1, 2, 100)
+    """
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return super().call(inputs)
+        table = ops.cast(self.embeddings, self.compute_dtype)
+        return ops.cast(ops.matmul(inputs, ops.transpose(table)), "float32")
+
+    def compute_output_spec(self, inputs, reverse=False):
+        if not reverse:
+            return super().compute_output_spec(inputs)
+        return keras.KerasTensor((*inputs.shape[:-1], self.input_dim), dtype="float32")

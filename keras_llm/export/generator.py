@@ -1,0 +1,69 @@
+"""Export a GPT and its tokenizer as a SavedModel with raw text in and text out."""
+
+import os
+
+import tensorflow as tf
+
+from keras_llm.export.versions import write_version_atomically
+from keras_llm.generation import Generator
+
+# Upper bound on new tokens per request, so one request cannot hold a server forever.
+MAX_NEW_TOKENS_LIMIT = 1024
+
+
+class TextGeneratorModule(tf.Module):
+    """The exported object: signatures ``serving_default`` and ``generate``.
+
+    * ``serving_default(prompts)`` uses the defaults given at export time.
+    * ``generate(prompts, max_new_tokens, temperature, top_k, seed)`` exposes them.
+
+    ``prompts``/``completions`` are ``tf.string [batch]``; a completion is the new text
+    only. ``temperature <= 0`` decodes greedily; ``top_k <= 0`` disables top-k;
+    ``max_new_tokens`` is clipped to ``[0, 1024]``. Prompts longer than the context keep
+    their last tokens; invalid UTF-8 is replaced, unknown characters are dropped.
+    """
+
+    def __init__(self, model, tokenizer, max_new_tokens=100, temperature=0.8, top_k=200):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.generator = Generator(model, tokenizer)
+        self.defaults = (int(max_new_tokens), float(temperature), int(top_k))
+
+    def _complete(self, prompts, max_new_tokens, temperature, top_k, seed):
+        max_new_tokens = tf.clip_by_value(tf.cast(max_new_tokens, tf.int32), 0, MAX_NEW_TOKENS_LIMIT)
+        seed = tf.stack([tf.cast(seed, tf.int32), 0])
+        completions = self.generator.complete(prompts, max_new_tokens, temperature, tf.maximum(top_k, 0), 1.0,
+                                              seed)
+        return {"completions": completions}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])
+    def serve(self, prompts):
+        max_new_tokens, temperature, top_k = self.defaults
+        return self._complete(prompts, max_new_tokens, temperature, top_k, 0)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None], tf.string, name="prompts"),
+        tf.TensorSpec([], tf.int32, name="max_new_tokens"),
+        tf.TensorSpec([], tf.float32, name="temperature"),
+        tf.TensorSpec([], tf.int32, name="top_k"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ])
+    def generate(self, prompts, max_new_tokens, temperature, top_k, seed):
+        return self._complete(prompts, max_new_tokens, temperature, top_k, seed)
+
+
+def export_text_generator(model, tokenizer, base_dir="saved_models", name="gpt", **defaults):
+    """Write ``<base_dir>/<name>/<version>/`` (TF Serving layout); returns that path.
+
+    Example:
+        >>> path = export_text_generator(model, tokenizer, name="gpt-shakespeare-char")
+        >>> tf.saved_model.load(path).signatures["serving_default"](prompts=tf.constant(["ROMEO:"]))
+    """
+    module = TextGeneratorModule(model, tokenizer, **defaults)
+    signatures = {
+        "serving_default": module.serve.get_concrete_function(),
+        "generate": module.generate.get_concrete_function(),
+    }
+    return write_version_atomically(
+        os.path.join(base_dir, name), lambda path: tf.saved_model.save(module, path, signatures=signatures))

@@ -1,0 +1,98 @@
+"""The decoding loop: one ``tf.while_loop`` of fixed shapes, XLA-compilable, cached or not.
+
+All rows share one absolute position ``i``. Prompts are right-padded; while ``i`` is
+inside a row's prompt the row copies its prompt token instead of the sampled one, so
+rows of different prompt lengths decode together with a plain causal mask.
+
+The model sees a window of at most ``max_length`` tokens (its context). When the window
+is full it slides: the last ``keep`` tokens are re-encoded at positions ``0..keep-1`` and
+decoding continues, so any number of new tokens can be generated (nanoGPT crops its
+context the same way; re-encoding half a window at a time keeps most steps cached).
+The uncached path uses the same windows, so cached and uncached decoding pick the
+same tokens.
+"""
+
+import tensorflow as tf
+
+from keras_llm.generation.samplers import select_next_token
+
+
+def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0, top_k=0, top_p=1.0,
+           seed=(0, 0), stop_ids=None, use_cache=True):
+    """Generate up to ``max_new_tokens`` tokens after each prompt.
+
+    Args:
+        stepper: a :class:`~keras_llm.generation.gpt_cache.CachedGPT`.
+        prompt_ids: int32 ``(batch, prompt_len)``, right-padded; every row has ≥ 1 token.
+        prompt_lengths: int32 ``(batch,)``, each in ``[1, max_length]``.
+        max_new_tokens: int (or scalar tensor outside XLA).
+        temperature, top_k, top_p, seed: see :func:`select_next_token`.
+        stop_ids: int32 ``(num_stop,)``; a row ends at its first stop token (not emitted).
+        use_cache: use the key/value cache (fast) or re-run the window (reference).
+
+    Returns:
+        ``(new_ids, new_lengths)``: int32 ``(batch, max_new_tokens)`` padded with 0, and
+        int32 ``(batch,)`` counts of generated tokens.
+    """
+    prompt_ids = tf.cast(prompt_ids, tf.int32)
+    prompt_lengths = tf.cast(prompt_lengths, tf.int32)
+    batch = tf.shape(prompt_ids)[0]
+    prompt_len = tf.shape(prompt_ids)[1]
+    window = stepper.max_length
+    keep = max(window // 2, 1)
+    stop_ids = tf.zeros((0,), tf.int32) if stop_ids is None else tf.cast(stop_ids, tf.int32)
+    seed = tf.cast(seed, tf.int32)
+    total = prompt_len + max_new_tokens
+    # Extra room after the end so a fixed-size window slice never runs off the buffer.
+    buffer = tf.pad(prompt_ids, [[0, 0], [0, max_new_tokens + window]])
+    end_index = prompt_lengths + max_new_tokens  # one past each row's last new token
+    cache = stepper.empty_cache(batch) if use_cache else tf.zeros((0,), tf.float32)
+
+    def write(buffer, position, tokens):
+        one_hot = tf.one_hot(position, tf.shape(buffer)[1], dtype=tf.int32)[tf.newaxis, :]
+        return buffer * (1 - one_hot) + tokens[:, tf.newaxis] * one_hot
+
+    def slide(buffer, start, cache):
+        """Start a new window at ``start``: re-encode its first ``keep`` tokens."""
+        if not use_cache:
+            return start, cache
+        recent = tf.slice(buffer, [0, start], [-1, keep])
+        _, fresh = stepper(recent, tf.zeros_like(cache), 0)
+        return start, fresh
+
+    def next_logits(buffer, start, cache, position):
+        slot = position - 1 - start
+        if use_cache:
+            token = tf.slice(buffer, [0, position - 1], [-1, 1])
+            logits, cache = stepper(token, cache, slot)
+            return logits[:, -1], cache
+        view = tf.slice(buffer, [0, start], [-1, window])
+        logits = stepper.full_logits(view)
+        return tf.gather(logits, slot, axis=1), cache
+
+    def body(position, start, buffer, cache, finished, new_end):
+        full = position - 1 - start >= window
+        start, cache = tf.cond(full, lambda: slide(buffer, position - 1 - keep, cache), lambda: (start, cache))
+        logits, cache = next_logits(buffer, start, cache, position)
+        sampled = select_next_token(logits, temperature, top_k, top_p, seed + tf.stack([0, position]))
+        in_prompt = position < prompt_lengths
+        token = tf.where(in_prompt, buffer[:, position], sampled)
+        stopped = tf.logical_and(~in_prompt, tf.reduce_any(token[:, tf.newaxis] == stop_ids[tf.newaxis], -1))
+        stopped = tf.logical_and(stopped, ~finished)
+        token = tf.where(tf.logical_or(finished, stopped), 0, token)
+        new_end = tf.where(stopped, position, new_end)
+        finished = finished | stopped | (position + 1 >= end_index)
+        return position + 1, start, write(buffer, position, token), cache, finished, new_end
+
+    def cond(position, start, buffer, cache, finished, new_end):
+        return tf.logical_and(position < total, ~tf.reduce_all(finished))
+
+    finished = prompt_lengths >= end_index  # max_new_tokens == 0
+    state = (tf.constant(1), tf.constant(0), buffer, cache, finished, end_index)
+    _, _, buffer, _, _, new_end = tf.while_loop(cond, body, state)
+    new_lengths = new_end - prompt_lengths
+    # Gather each row's new tokens: positions prompt_length .. prompt_length + max_new - 1.
+    columns = prompt_lengths[:, tf.newaxis] + tf.range(max_new_tokens)[tf.newaxis, :]
+    new_ids = tf.gather(buffer, columns, axis=1, batch_dims=1)
+    valid = tf.range(max_new_tokens)[tf.newaxis, :] < new_lengths[:, tf.newaxis]
+    return tf.where(valid, new_ids, 0), new_lengths

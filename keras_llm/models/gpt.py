@@ -1,0 +1,113 @@
+"""GPT-style decoder-only language model built with the Functional API."""
+
+import dataclasses
+import json
+
+import keras
+
+from keras_llm.errors import UserInputError
+from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerDecoderBlock
+
+# Layer names are a contract: keras_llm.generation finds the pieces of a (re)loaded
+# GPT by these names to run them with a key/value cache.
+TOKEN_EMBEDDING = "token_embedding"
+POSITION_EMBEDDING = "position_embedding"
+BLOCK_PREFIX = "decoder_block_"
+FINAL_NORM = "final_norm"
+LM_HEAD = "lm_head"
+
+
+@dataclasses.dataclass
+class GPTConfig:
+    """Hyper-parameters of a GPT.
+
+    Args:
+        vocab_size: number of token ids.
+        max_length: context length (size of the learned position table).
+        num_layers: decoder blocks.
+        num_heads: attention heads per block; must divide ``hidden_dim``.
+        hidden_dim: model width.
+        intermediate_dim: feed-forward width; defaults to ``4 * hidden_dim``.
+        dropout: dropout on embeddings, attention weights and residual branches.
+        tie_weights: reuse the token embedding as the output layer (GPT-2 does).
+        layer_norm_epsilon: LayerNorm epsilon.
+    """
+
+    vocab_size: int
+    max_length: int = 64
+    num_layers: int = 4
+    num_heads: int = 4
+    hidden_dim: int = 128
+    intermediate_dim: int | None = None
+    dropout: float = 0.0
+    tie_weights: bool = True
+    layer_norm_epsilon: float = 1e-5
+
+    def __post_init__(self):
+        if self.intermediate_dim is None:
+            self.intermediate_dim = 4 * self.hidden_dim
+        for name in ("vocab_size", "max_length", "num_layers", "num_heads", "hidden_dim", "intermediate_dim"):
+            if int(getattr(self, name)) <= 0:
+                raise UserInputError(f"GPTConfig.{name} must be a positive integer; got {getattr(self, name)}")
+        if self.hidden_dim % self.num_heads:
+            raise UserInputError(
+                f"GPTConfig.num_heads={self.num_heads} must divide hidden_dim={self.hidden_dim}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserInputError(f"GPTConfig.dropout must be in [0, 1); got {self.dropout}")
+
+    @property
+    def head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def build_gpt(config, name="gpt"):
+    """Build a decoder-only Transformer: token ids → next-token logits.
+
+    Pre-LayerNorm blocks (GPT-2), learned positions, exact GELU, optional tied output
+    layer. Logits are float32 even under mixed precision.
+
+    Args:
+        config: a :class:`GPTConfig`.
+
+    Returns:
+        ``keras.Model`` mapping int ``(batch, seq_len ≤ max_length)`` to
+        ``(batch, seq_len, vocab_size)`` logits.
+
+    Example:
+        >>> model = build_gpt(GPTConfig(vocab_size=65))
+        >>> model(keras.ops.zeros((2, 16), "int32")).shape
+        (2, 16, 65)
+    """
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    token_embedding = ReversibleEmbedding(
+        config.vocab_size, config.hidden_dim,
+        embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02), name=TOKEN_EMBEDDING)
+    tokens = token_embedding(token_ids)
+    positions = PositionEmbedding(
+        config.max_length, initializer=keras.initializers.RandomNormal(stddev=0.02),
+        name=POSITION_EMBEDDING)(tokens)
+    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(tokens + positions)
+    for index in range(config.num_layers):
+        x = TransformerDecoderBlock(
+            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation="gelu",
+            norm_first=True, layer_norm_epsilon=config.layer_norm_epsilon, cross_attention=False,
+            name=f"{BLOCK_PREFIX}{index}")(x)
+    x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=FINAL_NORM)(x)
+    if config.tie_weights:
+        logits = token_embedding(x, reverse=True)
+    else:
+        logits = keras.layers.Dense(config.vocab_size, use_bias=False, dtype="float32", name=LM_HEAD)(x)
+    return keras.Model(token_ids, logits, name=name)
+
+
+def parameter_count(model):
+    """Trainable parameters, counting a tied embedding once."""
+    return int(sum(keras.ops.size(v) for v in model.trainable_variables))

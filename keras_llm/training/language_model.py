@@ -1,0 +1,98 @@
+"""Train a next-token model on a token stream with ``model.fit``.
+
+One "epoch" here is one evaluation interval (nanoGPT's ``eval_interval``): after every
+``eval_interval`` steps Keras evaluates a fixed validation set, TensorBoard logs loss,
+perplexity and learning rate, checkpoints are written, and a text sample is taken.
+"""
+
+import dataclasses
+import os
+
+import keras
+import keras_hub
+
+from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
+from keras_llm.errors import UserInputError
+from keras_llm.training.callbacks import TextSampleCallback
+from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """How to train; defaults are nanoGPT's CPU "baby GPT" recipe."""
+
+    steps: int = 2000
+    batch_size: int = 12
+    learning_rate: float = 1e-3
+    min_learning_rate: float = 1e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta_1: float = 0.9
+    beta_2: float = 0.99
+    global_clipnorm: float = 1.0
+    eval_interval: int = 250
+    eval_batches: int = 20
+    seed: int = 1337
+    jit_compile: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "eval_interval", "eval_batches"):
+            if int(getattr(self, name)) <= 0:
+                raise UserInputError(f"{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+        self.eval_interval = min(self.eval_interval, self.steps)
+
+
+def run_paths(run_dir):
+    """Where a run keeps its files."""
+    return {
+        "logs": os.path.join(run_dir, "logs"),
+        "backup": os.path.join(run_dir, "backup"),
+        "best": os.path.join(run_dir, "best.keras"),
+        "final": os.path.join(run_dir, "final.keras"),
+    }
+
+
+def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1):
+    """Fit ``model`` (token ids → logits) on windows of ``token_ids``.
+
+    Args:
+        model: an uncompiled ``keras.Model``; its input length is the context length.
+        token_ids: 1-D int array of the whole corpus (split 90/10 by position here).
+        run_dir: directory for TensorBoard logs, backups (resume) and ``.keras`` files.
+        config: a :class:`TrainingConfig`.
+        sample_fn: optional ``() -> str`` called at each evaluation for a text sample.
+        verbose: Keras verbosity (1 = progress bar).
+
+    Returns:
+        the Keras ``History``.
+    """
+    sequence_length = model.get_layer("position_embedding").max_length
+    train_ids, valid_ids = split_train_validation(token_ids)
+    train = language_model_dataset(train_ids, sequence_length, config.batch_size, seed=config.seed)
+    valid = validation_dataset(valid_ids, sequence_length, config.batch_size, config.eval_batches)
+    schedule = warmup_cosine_schedule(config.learning_rate, config.steps, config.warmup_steps,
+                                      config.min_learning_rate)
+    model.compile(
+        optimizer=make_adamw(model, schedule, config.weight_decay, config.beta_1, config.beta_2,
+                             config.global_clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
+        jit_compile=config.jit_compile,
+    )
+    paths = run_paths(run_dir)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(paths["backup"]),
+        keras.callbacks.ModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if sample_fn is not None:
+        callbacks.append(TextSampleCallback(sample_fn, paths["logs"], config.eval_interval, verbose=bool(verbose)))
+    # TensorBoard last, so it sees everything the callbacks above added to the logs.
+    callbacks.append(keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"))
+    epochs = -(-config.steps // config.eval_interval)
+    history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
+                        callbacks=callbacks, verbose=verbose)
+    model.save(paths["final"])
+    return history

@@ -1,0 +1,46 @@
+"""Optimizer and learning-rate schedule factory."""
+
+import keras
+
+from keras_llm.errors import UserInputError
+
+
+def warmup_cosine_schedule(learning_rate, total_steps, warmup_steps=0, min_learning_rate=0.0):
+    """Linear warm-up from 0 to ``learning_rate``, then cosine decay to ``min_learning_rate``.
+
+    This is nanoGPT's schedule, expressed with Keras' own ``CosineDecay`` (whose
+    ``warmup_target`` does the linear ramp), so it serialises with the optimizer.
+
+    Example:
+        >>> schedule = warmup_cosine_schedule(1e-3, total_steps=2000, warmup_steps=100, min_learning_rate=1e-4)
+        >>> float(schedule(2000))   # 1e-4
+    """
+    if learning_rate <= 0 or total_steps <= 0 or warmup_steps < 0:
+        raise UserInputError("learning rate and steps must be positive (warm-up steps may be 0)")
+    warmup_steps = min(int(warmup_steps), int(total_steps) - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else learning_rate,
+        decay_steps=max(int(total_steps) - warmup_steps, 1),
+        alpha=min_learning_rate / learning_rate,
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
+
+
+def make_adamw(model, learning_rate, weight_decay=0.1, beta_1=0.9, beta_2=0.99, global_clipnorm=1.0):
+    """AdamW that decays only matrices (≥ 2-D weights), as GPT-2/nanoGPT do.
+
+    Biases and LayerNorm scales/offsets are excluded from weight decay because shrinking
+    them toward zero only hurts. The model must be built (its variables exist).
+
+    Args:
+        model: a built ``keras.Model``.
+        learning_rate: float or schedule.
+        weight_decay, beta_1, beta_2: AdamW hyper-parameters.
+        global_clipnorm: clip the norm of all gradients together (None to disable).
+    """
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=learning_rate, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2,
+        global_clipnorm=global_clipnorm)
+    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
+    return optimizer

@@ -1,0 +1,109 @@
+"""Train a GPT recipe into a run directory, and load a run back.
+
+A run directory holds ``run.json`` (recipe, model and training settings), ``tokenizer/``,
+``best.keras`` (lowest validation loss), ``final.keras``, ``backup/`` (for resuming) and
+``logs/`` (TensorBoard).
+"""
+
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_llm.data import read_text
+from keras_llm.errors import UserInputError
+from keras_llm.generation import generate
+from keras_llm.models import GPTConfig, build_gpt, parameter_count
+from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
+from keras_llm.training import TrainingConfig, train_language_model
+from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
+
+RUN_FILE = "run.json"
+
+
+def _corpus_path(recipe, corpus):
+    path = corpus or recipe["corpus"]
+    return path if os.path.isabs(path) or corpus else os.path.join(bundled_data_dir(), path)
+
+
+def _make_tokenizer(spec, text):
+    kind = spec.get("kind", "char")
+    if kind == "char":
+        return CharTokenizer.train(text)
+    if kind == "bpe":
+        return ByteBPETokenizer.train(text, vocab_size=int(spec.get("vocab_size", 512)))
+    raise UserInputError(f"unknown tokenizer kind {kind!r}; use 'char' or 'bpe'")
+
+
+def _read_run(run_dir):
+    path = os.path.join(run_dir, RUN_FILE)
+    if not os.path.isfile(path):
+        raise UserInputError(f"{run_dir} is not a keras-llm run directory (no {RUN_FILE})")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=None, model_overrides=None,
+                  tokenizer_overrides=None, verbose=1, log=print):
+    """Train recipe ``recipe_name``; returns ``(run_dir, history)``.
+
+    Re-running with the same ``run_dir`` resumes from the last backup.
+    """
+    recipe = load_recipe(recipe_name)
+    if recipe.get("model") != "gpt":
+        raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
+    run_dir = run_dir or os.path.join("runs", recipe_name)
+    if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+        previous = _read_run(run_dir)
+        if previous.get("model") != "gpt":
+            raise UserInputError(f"{run_dir} holds a {previous.get('model')!r} run, not a GPT run")
+    corpus_path = _corpus_path(recipe, corpus)
+    text = read_text(corpus_path)
+    tokenizer_dir = os.path.join(run_dir, "tokenizer")
+    if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
+        tokenizer = load_tokenizer(tokenizer_dir)
+    else:
+        tokenizer = _make_tokenizer({**recipe.get("tokenizer", {}), **(tokenizer_overrides or {})}, text)
+    token_ids = np.asarray(tokenizer.encode(text), dtype=np.int32)
+    model_config = GPTConfig(vocab_size=tokenizer.vocab_size,
+                             **{**recipe["model_config"], **(model_overrides or {})})
+    training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
+    keras.utils.set_random_seed(training.seed)
+    model = build_gpt(model_config)
+    log(f"{recipe_name}: {parameter_count(model) / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
+        f"{len(token_ids):,} tokens from {corpus_path}; run directory {run_dir}")
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer.save(tokenizer_dir)
+    sample = recipe.get("sample", {})
+    run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
+                "corpus": os.path.abspath(corpus_path), "model_config": vars(model_config),
+                "training": vars(training), "sample": sample}
+    with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as handle:
+        json.dump(run_info, handle, indent=2)
+
+    def sample_fn():
+        return generate(model, tokenizer, sample.get("prompt", "\n"), int(sample.get("max_new_tokens", 200)),
+                        strategy="sample", temperature=float(sample.get("temperature", 0.8)),
+                        top_k=int(sample.get("top_k", 0)), seed=training.seed)
+
+    started = time.time()
+    history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose)
+    log(f"trained {training.steps} steps in {time.time() - started:.0f}s; "
+        f"final val loss {history.history['val_loss'][-1]:.4f}")
+    return run_dir, history
+
+
+def load_gpt_run(run_dir, which="best"):
+    """``(model, tokenizer, run_info)`` of a trained run; ``which`` is "best" or "final"."""
+    run_info = _read_run(run_dir)
+    if run_info.get("model") != "gpt":
+        raise UserInputError(f"{run_dir} holds a {run_info.get('model')!r} run, not a GPT run")
+    path = os.path.join(run_dir, f"{which}.keras")
+    if not os.path.isfile(path):
+        path = os.path.join(run_dir, "final.keras")
+    if not os.path.isfile(path):
+        raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
+    model = keras.models.load_model(path, safe_mode=True, compile=False)
+    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), run_info
