@@ -20,3 +20,29 @@ def _seed_and_policy():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+TINY_CORPUS = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+               "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 40
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(TINY_CORPUS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_corpus, tmp_path_factory):
+    """A tiny GPT run trained once for the whole session (seconds)."""
+    from keras_llm.zoo import train_gpt_run
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    _, history = train_gpt_run(
+        "gpt-shakespeare-char", run_dir=str(run_dir), corpus=str(tiny_corpus),
+        training_overrides=dict(steps=120, eval_interval=40, eval_batches=2, batch_size=8, warmup_steps=10,
+                                learning_rate=3e-3),
+        model_overrides=dict(max_length=32, num_layers=1, num_heads=2, hidden_dim=32),
+        verbose=0, log=lambda message: None)
+    return run_dir, history

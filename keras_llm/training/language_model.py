@@ -93,6 +93,6 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
     callbacks.append(keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"))
     epochs = -(-config.steps // config.eval_interval)
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
-                        callbacks=callbacks, verbose=verbose)
+                        callbacks=callbacks, verbose=verbose, shuffle=False)
     model.save(paths["final"])
     return history

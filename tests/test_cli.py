@@ -1,0 +1,61 @@
+"""The keras-llm command: one line on stderr and exit code 2 for bad input; happy paths."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from keras_llm.cli import main
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize("case", ["unknown_recipe", "missing", "empty", "directory", "not_utf8", "too_short"])
+def test_bad_training_input_is_one_line_and_exit_2(case, tmp_path, capsys):
+    corpus = {
+        "unknown_recipe": None,
+        "missing": str(tmp_path / "nope.txt"),
+        "empty": _write(tmp_path / "empty.txt", b"  \n"),
+        "directory": str(tmp_path),
+        "not_utf8": _write(tmp_path / "latin1.txt", "caf\xe9 ".encode("latin-1") * 100),
+        "too_short": _write(tmp_path / "short.txt", b"tiny corpus"),
+    }[case]
+    recipe = "no-such-recipe" if case == "unknown_recipe" else "gpt-shakespeare-char"
+    argv = ["train", recipe, "--run-dir", str(tmp_path / "run"), "--steps", "2"]
+    if corpus:
+        argv += ["--corpus", corpus]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-llm: error:") and "\n" not in err, err
+    expected = {"unknown_recipe": "unknown recipe", "missing": "not found", "empty": "empty",
+                "directory": "directory", "not_utf8": "UTF-8", "too_short": "fewer than one window"}[case]
+    assert expected in err
+
+
+@pytest.mark.parametrize("flag", ["--steps", "--batch-size"])
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_non_positive_numbers_exit_2(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "gpt-shakespeare-char", flag, value])
+    assert exit_info.value.code == 2
+    assert "positive" in capsys.readouterr().err
+
+
+def test_generate_and_zoo(trained_run, capsys):
+    run_dir, _ = trained_run
+    assert main(["generate", str(run_dir), "--prompt", "First", "--max-new-tokens", "20", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("First") and len(out.rstrip("\n")) >= 5
+    assert main(["generate", str(run_dir / "missing")]) == 2
+    assert main(["zoo"]) == 0
+    assert "gpt-shakespeare-char" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
+    result = subprocess.run([script, "zoo"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "gpt-shakespeare-char" in result.stdout
