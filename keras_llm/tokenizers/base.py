@@ -1,0 +1,167 @@
+"""What the in-graph tokenizers share: input shapes, detokenization, encode/decode, save/load."""
+
+import json
+import os
+
+import tensorflow as tf
+
+CONFIG_FILENAME = "tokenizer.json"
+_FORMAT_VERSION = 1
+
+
+class Tokenizer(tf.Module):
+    """Base class of the in-graph tokenizers (a ``tf.Module``, so exports track its tables).
+
+    Subclasses implement ``_tokenize_batch`` (``tf.string [batch]`` → ragged int32
+    ``[batch, None]``) as TensorFlow ops, ``vocabulary``, ``get_config``,
+    ``_save_assets`` and ``_from_directory``, and pass the raw bytes of every id to
+    ``__init__``; detokenization is then a table lookup and a join.
+
+    Ids outside ``[0, vocab_size)`` are dropped by ``detokenize`` (they decode to
+    nothing), so sampled ids or -1 padding never crash a serving graph.
+    """
+
+    def __init__(self, id_bytes, name=None):
+        super().__init__(name=name)
+        self._id_to_bytes = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.range(len(id_bytes), dtype=tf.int64), tf.constant(id_bytes, tf.string)),
+            default_value=b"")
+        # One traced graph for all batch sizes; BPE also needs it, because keras-hub
+        # runs its TF (not its Python) code path only inside a tf.function.
+        self._tokenize_fn = tf.function(
+            self._tokenize_batch, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    @property
+    def vocab_size(self):
+        """Number of ids (including special/unknown tokens)."""
+        return len(self.vocabulary)
+
+    @property
+    def end_token_id(self):
+        """Id of the end-of-text token, or None when the tokenizer has none."""
+        return None
+
+    def tokenize(self, strings):
+        """Strings → token ids, as TensorFlow ops (works in tf.function and tf.data).
+
+        Args:
+            strings: ``tf.string`` of shape ``(batch,)`` or a Python list of str; a
+                scalar string is also accepted (e.g. unbatched ``tf.data`` elements).
+
+        Returns:
+            int32 ``tf.RaggedTensor`` ``(batch, None)``; for a scalar input a dense
+            int32 ``(None,)`` tensor.
+        """
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank == 0:
+            return self._tokenize_fn(strings[tf.newaxis])[0]
+        if strings.shape.rank != 1:
+            raise ValueError(f"tokenize expects strings of shape (batch,); got {strings.shape}")
+        return self._tokenize_fn(strings)
+
+    def detokenize(self, ids):
+        """Token ids → strings, as TensorFlow ops.
+
+        Args:
+            ids: int ``(batch, len)`` dense tensor, ``tf.RaggedTensor`` ``(batch, None)``,
+                or nested Python lists; a single sequence ``(len,)`` is also accepted.
+                Ids outside ``[0, vocab_size)`` are dropped.
+
+        Returns:
+            ``tf.string`` ``(batch,)`` (a scalar for a single sequence). The bytes are
+            what the ids spell; byte-level ids cut mid-character may give invalid UTF-8.
+        """
+        if isinstance(ids, (list, tuple)):
+            ids = tf.ragged.constant(ids, dtype=tf.int64)
+        elif not isinstance(ids, tf.RaggedTensor):
+            ids = tf.convert_to_tensor(ids)
+        if ids.shape.rank == 1:
+            return self.detokenize(ids[tf.newaxis])[0]
+        if ids.shape.rank != 2:
+            raise ValueError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
+        pieces = self._id_to_bytes.lookup(tf.cast(ids, tf.int64))
+        return tf.strings.reduce_join(pieces, axis=-1)
+
+    def encode(self, text):
+        """Python convenience: one str → list of int ids (eager).
+
+        Example:
+            >>> tok.decode(tok.encode("To be")) == "To be"
+            True
+        """
+        return self.tokenize(tf.constant([text]))[0].numpy().tolist()
+
+    def decode(self, ids):
+        """Python convenience: list of int ids → str (invalid UTF-8 becomes U+FFFD)."""
+        text = self.detokenize(tf.constant([list(ids)], tf.int64, shape=[1, len(ids)]))[0]
+        return text.numpy().decode("utf-8", errors="replace")
+
+    def save(self, directory):
+        """Write the tokenizer's files and ``tokenizer.json`` (class name + config)."""
+        os.makedirs(directory, exist_ok=True)
+        self._save_assets(directory)
+        record = {"class_name": type(self).__name__, "format_version": _FORMAT_VERSION,
+                  "config": self.get_config()}
+        with open(os.path.join(directory, CONFIG_FILENAME), "w", encoding="utf-8") as f:
+            json.dump(record, f, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def load(cls, directory):
+        """Rebuild a tokenizer of this class from a directory written by ``save``."""
+        record = read_config(directory)
+        if record["class_name"] != cls.__name__:
+            raise ValueError(
+                f"{directory} holds a {record['class_name']}, not a {cls.__name__}")
+        return cls._from_directory(directory, record["config"])
+
+    # Subclass hooks.
+    def _tokenize_batch(self, strings):
+        raise NotImplementedError
+
+    def _save_assets(self, directory):
+        pass
+
+    @classmethod
+    def _from_directory(cls, directory, config):
+        return cls(**config)
+
+
+def tokenize_around(strings, separators, tokenize):
+    """Tokenize text cut at literal separators, putting each separator's fixed ids back.
+
+    Args:
+        strings: ``tf.string`` ``(batch,)``.
+        separators: sequence of ``(separator_str, ids)``, cut in this order (the pieces
+            between the first separator's occurrences are cut at the second, ...).
+        tokenize: function ``tf.string (n,)`` → ragged int32 ``(n, None)``.
+
+    Returns:
+        Ragged int32 ``(batch, None)``.
+    """
+    if not separators:
+        return tokenize(strings)
+    (separator, separator_ids), rest = separators[0], separators[1:]
+    pieces = tf.strings.split(strings, sep=separator)  # (batch, pieces)
+    ids = tokenize_around(pieces.flat_values, rest, tokenize)  # (all pieces, None)
+    # Every piece but the last one of its string was followed by the separator.
+    position = tf.range(tf.size(pieces.flat_values, out_type=tf.int64))
+    last = tf.gather(pieces.row_splits[1:], pieces.value_rowids()) - 1
+    followed = tf.cast(position != last, tf.int64)
+    suffix = tf.RaggedTensor.from_row_lengths(
+        tf.tile(tf.constant(separator_ids, tf.int32), [tf.reduce_sum(followed)]),
+        followed * len(separator_ids))
+    ids = tf.concat([ids, suffix], axis=1)
+    return tf.RaggedTensor.from_row_splits(ids, pieces.row_splits).merge_dims(1, 2)
+
+
+def read_config(directory):
+    """The ``tokenizer.json`` record of a saved tokenizer directory."""
+    path = os.path.join(directory, CONFIG_FILENAME)
+    if not os.path.isfile(path):
+        raise ValueError(f"no {CONFIG_FILENAME} in {directory!r}; is it a saved tokenizer?")
+    with open(path, encoding="utf-8") as f:
+        record = json.load(f)
+    if "class_name" not in record or "config" not in record:
+        raise ValueError(f"{path} is not a keras-llm tokenizer config")
+    return record
