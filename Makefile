@@ -13,8 +13,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@cp setup.cfg $(STAMP)
 
+# The main job: train nanoGPT's baby GPT on bundled tiny Shakespeare, sample, export for TF Serving.
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	rm -rf runs/demo
+	$(BIN)/keras-llm train gpt-shakespeare-char --run-dir runs/demo
+	$(BIN)/keras-llm generate runs/demo --prompt "ROMEO:" --max-new-tokens 300 --seed 1
+	$(BIN)/keras-llm export runs/demo
+	@echo "TensorBoard: $(BIN)/tensorboard --logdir runs/demo/logs   (then open http://localhost:6006)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
