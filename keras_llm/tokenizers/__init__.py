@@ -5,6 +5,7 @@
 ops, ``encode``/``decode`` for Python, ``save`` and ``load_tokenizer``.
 """
 
+from keras_llm.errors import UserInputError
 from keras_llm.tokenizers.base import Tokenizer, read_config
 from keras_llm.tokenizers.byte_bpe import END_TOKEN, ByteBPETokenizer
 from keras_llm.tokenizers.char import CharTokenizer
@@ -28,7 +29,7 @@ def load_tokenizer(directory):
     """
     class_name = read_config(directory)["class_name"]
     if class_name not in _CLASSES:
-        raise ValueError(f"unknown tokenizer class {class_name!r} in {directory!r}; "
+        raise UserInputError(f"unknown tokenizer class {class_name!r} in {directory!r}; "
                          f"expected one of {sorted(_CLASSES)}")
     return _CLASSES[class_name].load(directory)
 

@@ -5,6 +5,8 @@ import os
 
 import tensorflow as tf
 
+from keras_llm.errors import UserInputError
+
 CONFIG_FILENAME = "tokenizer.json"
 _FORMAT_VERSION = 1
 
@@ -57,7 +59,7 @@ class Tokenizer(tf.Module):
         if strings.shape.rank == 0:
             return self._tokenize_fn(strings[tf.newaxis])[0]
         if strings.shape.rank != 1:
-            raise ValueError(f"tokenize expects strings of shape (batch,); got {strings.shape}")
+            raise UserInputError(f"tokenize expects strings of shape (batch,); got {strings.shape}")
         return self._tokenize_fn(strings)
 
     def detokenize(self, ids):
@@ -79,7 +81,7 @@ class Tokenizer(tf.Module):
         if ids.shape.rank == 1:
             return self.detokenize(ids[tf.newaxis])[0]
         if ids.shape.rank != 2:
-            raise ValueError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
+            raise UserInputError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
         pieces = self._id_to_bytes.lookup(tf.cast(ids, tf.int64))
         return tf.strings.reduce_join(pieces, axis=-1)
 
@@ -111,7 +113,7 @@ class Tokenizer(tf.Module):
         """Rebuild a tokenizer of this class from a directory written by ``save``."""
         record = read_config(directory)
         if record["class_name"] != cls.__name__:
-            raise ValueError(
+            raise UserInputError(
                 f"{directory} holds a {record['class_name']}, not a {cls.__name__}")
         return cls._from_directory(directory, record["config"])
 
@@ -159,9 +161,9 @@ def read_config(directory):
     """The ``tokenizer.json`` record of a saved tokenizer directory."""
     path = os.path.join(directory, CONFIG_FILENAME)
     if not os.path.isfile(path):
-        raise ValueError(f"no {CONFIG_FILENAME} in {directory!r}; is it a saved tokenizer?")
+        raise UserInputError(f"no {CONFIG_FILENAME} in {directory!r}; is it a saved tokenizer?")
     with open(path, encoding="utf-8") as f:
         record = json.load(f)
     if "class_name" not in record or "config" not in record:
-        raise ValueError(f"{path} is not a keras-llm tokenizer config")
+        raise UserInputError(f"{path} is not a keras-llm tokenizer config")
     return record

@@ -14,6 +14,7 @@ import keras_hub
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import models, pre_tokenizers, trainers
 
+from keras_llm.errors import UserInputError
 from keras_llm.tokenizers.base import Tokenizer, tokenize_around
 
 END_TOKEN = "<|endoftext|>"
@@ -79,7 +80,7 @@ class ByteBPETokenizer(Tokenizer):
     def __init__(self, vocabulary, merges, special_tokens=(END_TOKEN,), name=None):
         vocabulary = {str(token): int(i) for token, i in dict(vocabulary).items()}
         if sorted(vocabulary.values()) != list(range(len(vocabulary))):
-            raise ValueError("ByteBPETokenizer vocabulary ids must be exactly 0..n-1")
+            raise UserInputError("ByteBPETokenizer vocabulary ids must be exactly 0..n-1")
         merges = [_merge_rule(m) for m in merges
                   if not (isinstance(m, str) and m.lstrip().startswith("#version"))]
         special_tokens = [str(t) for t in special_tokens]
@@ -126,7 +127,7 @@ class ByteBPETokenizer(Tokenizer):
         """
         specials = [END_TOKEN] + [t for t in dict.fromkeys(special_tokens) if t != END_TOKEN]
         if int(vocab_size) < 256 + len(specials):
-            raise ValueError(f"vocab_size must be at least {256 + len(specials)} (256 bytes + "
+            raise UserInputError(f"vocab_size must be at least {256 + len(specials)} (256 bytes + "
                              f"{len(specials)} special tokens); got {vocab_size}")
         corpus = _corpus_chunks(text_or_files)
         hf = HFTokenizer(models.BPE())
@@ -181,7 +182,7 @@ class ByteBPETokenizer(Tokenizer):
 def _merge_rule(merge):
     parts = merge.split(" ") if isinstance(merge, str) else list(merge)
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"a merge rule must be two tokens 'a b'; got {merge!r}")
+        raise UserInputError(f"a merge rule must be two tokens 'a b'; got {merge!r}")
     return " ".join(parts)
 
 
@@ -206,32 +207,32 @@ def _check_vocabulary(vocabulary, merges, special_tokens):
     # vocabularies up front rather than emit invalid ids later.
     missing = [t for t in special_tokens if t not in vocabulary or not t]
     if missing:
-        raise ValueError(f"special tokens {missing} are empty or not in the vocabulary")
+        raise UserInputError(f"special tokens {missing} are empty or not in the vocabulary")
     missing = [c for c in _UNICODE_TO_BYTE if c not in vocabulary]
     if missing:
-        raise ValueError(f"byte-level vocabulary lacks {len(missing)} of the 256 byte symbols")
+        raise UserInputError(f"byte-level vocabulary lacks {len(missing)} of the 256 byte symbols")
     specials = set(special_tokens)
     for token in vocabulary:
         if token not in specials and not all(c in _UNICODE_TO_BYTE for c in token):
-            raise ValueError(f"token {token!r} is not in byte-level spelling")
+            raise UserInputError(f"token {token!r} is not in byte-level spelling")
     for merge in merges:
         a, b = merge.split(" ")
         if a not in vocabulary or b not in vocabulary or a + b not in vocabulary:
-            raise ValueError(f"merge rule {merge!r} uses or makes a token not in the vocabulary")
+            raise UserInputError(f"merge rule {merge!r} uses or makes a token not in the vocabulary")
 
 
 def _corpus_chunks(text_or_files):
     """Validate the corpus now; return an iterable of text chunks for the trainer."""
     if isinstance(text_or_files, str):
         if not text_or_files:
-            raise ValueError("ByteBPETokenizer.train got an empty corpus")
+            raise UserInputError("ByteBPETokenizer.train got an empty corpus")
         return [text_or_files]
     paths = [text_or_files] if isinstance(text_or_files, os.PathLike) else list(text_or_files)
     for path in paths:
         if not os.path.isfile(path):
-            raise ValueError(f"corpus file not found: {path!r}")
+            raise UserInputError(f"corpus file not found: {path!r}")
     if sum(os.path.getsize(p) for p in paths) == 0:
-        raise ValueError("ByteBPETokenizer.train got an empty corpus")
+        raise UserInputError("ByteBPETokenizer.train got an empty corpus")
     return _read_chunks(paths)
 
 

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from keras_llm.errors import UserInputError
 from keras_llm.tokenizers.base import Tokenizer
 
 
@@ -40,16 +41,16 @@ class CharTokenizer(Tokenizer):
         if unknown_token is not None:
             unknown_token = str(unknown_token)
             if not unknown_token:
-                raise ValueError("unknown_token must be a non-empty string or None")
+                raise UserInputError("unknown_token must be a non-empty string or None")
             if unknown_token not in vocabulary:
                 vocabulary.append(unknown_token)
         if not vocabulary:
-            raise ValueError("CharTokenizer needs a non-empty vocabulary")
+            raise UserInputError("CharTokenizer needs a non-empty vocabulary")
         if len(set(vocabulary)) != len(vocabulary):
-            raise ValueError("CharTokenizer vocabulary has duplicate entries")
+            raise UserInputError("CharTokenizer vocabulary has duplicate entries")
         too_long = [t for t in vocabulary if len(t) != 1 and t != unknown_token]
         if too_long:
-            raise ValueError(
+            raise UserInputError(
                 f"CharTokenizer vocabulary entries must be single characters; got {too_long[:5]}")
         super().__init__([token.encode("utf-8") for token in vocabulary], name=name)
         # A tuple: tf.Module would wrap a list in a tracked, mutable ListWrapper.
@@ -74,7 +75,7 @@ class CharTokenizer(Tokenizer):
         if not isinstance(text, str):
             raise TypeError(f"CharTokenizer.train expects the corpus as a str; got {type(text)}")
         if not text:
-            raise ValueError("CharTokenizer.train got an empty corpus")
+            raise UserInputError("CharTokenizer.train got an empty corpus")
         return cls(sorted(set(text)), unknown_token=unknown_token)
 
     @property
