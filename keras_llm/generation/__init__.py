@@ -1,8 +1,10 @@
 """Decoding: samplers, the cached XLA decoding loop, and text-in/text-out generation."""
 
+from keras_llm.generation.beam_search import beam_generate, beam_search_ids
 from keras_llm.generation.decode_loop import decode
 from keras_llm.generation.generate import Generator, generate
 from keras_llm.generation.gpt_cache import CachedGPT
 from keras_llm.generation.samplers import filter_logits, select_next_token
 
-__all__ = ["CachedGPT", "Generator", "decode", "filter_logits", "generate", "select_next_token"]
+__all__ = ["CachedGPT", "Generator", "beam_generate", "beam_search_ids", "decode", "filter_logits", "generate",
+           "select_next_token"]
