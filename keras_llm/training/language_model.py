@@ -54,21 +54,30 @@ def run_paths(run_dir):
     }
 
 
-def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1):
+def _context_length(model):
+    names = {layer.name for layer in model.layers}
+    if "position_embedding" in names:
+        return model.get_layer("position_embedding").max_length
+    raise UserInputError("this model has no position table; pass sequence_length to train_language_model")
+
+
+def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1, sequence_length=None):
     """Fit ``model`` (token ids → logits) on windows of ``token_ids``.
 
     Args:
-        model: an uncompiled ``keras.Model``; its input length is the context length.
+        model: an uncompiled ``keras.Model`` mapping ids ``(batch, seq)`` to logits ``(batch, seq, vocab)``.
         token_ids: 1-D int array of the whole corpus (split 90/10 by position here).
         run_dir: directory for TensorBoard logs, backups (resume) and ``.keras`` files.
         config: a :class:`TrainingConfig`.
         sample_fn: optional ``() -> str`` called at each evaluation for a text sample.
         verbose: Keras verbosity (1 = progress bar).
+        sequence_length: training window; defaults to the model's position table size
+            (needed for models without one, such as RNNs).
 
     Returns:
         the Keras ``History``.
     """
-    sequence_length = model.get_layer("position_embedding").max_length
+    sequence_length = sequence_length or _context_length(model)
     train_ids, valid_ids = split_train_validation(token_ids)
     train = language_model_dataset(train_ids, sequence_length, config.batch_size, seed=config.seed)
     valid = validation_dataset(valid_ids, sequence_length, config.batch_size, config.eval_batches)
