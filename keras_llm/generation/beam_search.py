@@ -28,7 +28,7 @@ context (``prompt_length + max_new_tokens <= max_length``): beams do not slide t
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
-from keras_llm.generation.generate import Generator, _resolve_stop_ids
+from keras_llm.generation.generate import _resolve_stop_ids, generator_for
 
 _NEG_INF = float("-inf")
 
@@ -198,10 +198,7 @@ def beam_generate(model, tokenizer, prompts, max_new_tokens=50, num_beams=4, len
     max_new_tokens, num_beams = int(max_new_tokens), int(num_beams)
     if not prompts or max_new_tokens == 0:
         return "" if single else [""] * len(prompts)
-    generator = getattr(model, "_keras_llm_generator", None)
-    if generator is None or generator.tokenizer is not tokenizer:
-        generator = Generator(model, tokenizer)
-        model._keras_llm_generator = generator
+    generator = generator_for(model, tokenizer)
     stop_ids = _resolve_stop_ids(tokenizer, stop_tokens)
     prompt_ids, lengths = generator.prepare_prompts(tf.constant(prompts))
     _check_fits(lengths, max_new_tokens, generator.stepper.max_length)

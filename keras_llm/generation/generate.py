@@ -1,6 +1,7 @@
 """Text in, text out: tokenize prompts, run the decoding loop, detokenize completions."""
 
 import random
+import weakref
 
 import tensorflow as tf
 
@@ -87,6 +88,20 @@ def _fill_empty(ids, token_id):
     return tf.concat([ids, tf.RaggedTensor.from_row_lengths(filler, is_empty)], axis=1)
 
 
+# One Generator (and its compiled XLA loops) per model, kept outside the model so that
+# Keras never tracks or saves it, and dropped with the model.
+_GENERATORS = weakref.WeakKeyDictionary()
+
+
+def generator_for(model, tokenizer):
+    """The cached :class:`Generator` of ``model`` and ``tokenizer`` (made on first use)."""
+    generator = _GENERATORS.get(model)
+    if generator is None or generator.tokenizer is not tokenizer:
+        generator = Generator(model, tokenizer)
+        _GENERATORS[model] = generator
+    return generator
+
+
 def _resolve_stop_ids(tokenizer, stop_tokens):
     ids = []
     for token in stop_tokens or ():
@@ -131,10 +146,7 @@ def generate(model, tokenizer, prompts, max_new_tokens=100, strategy="greedy", t
         raise UserInputError(f"sampling needs temperature > 0; got {temperature} (use strategy='greedy')")
     if not prompts or int(max_new_tokens) == 0:
         return "" if single else [""] * len(prompts)
-    generator = getattr(model, "_keras_llm_generator", None)
-    if generator is None or generator.tokenizer is not tokenizer:
-        generator = Generator(model, tokenizer)
-        model._keras_llm_generator = generator
+    generator = generator_for(model, tokenizer)
     seed = random.randrange(2**31) if seed is None else int(seed)
     texts = generator.complete(
         tf.constant(prompts), int(max_new_tokens), float(temperature) if strategy == "sample" else 0.0,
