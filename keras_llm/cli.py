@@ -62,6 +62,9 @@ def _parser():
     generate.add_argument("--top-p", type=float, default=1.0)
     generate.add_argument("--seed", type=int)
     generate.add_argument("--no-cache", action="store_true", help="recompute every step (slow; for checking)")
+    generate.add_argument("--num-beams", type=_positive_int, default=1,
+                          help="beam search with this many beams (prompt + new tokens must fit the context)")
+    generate.add_argument("--length-penalty", type=float, default=1.0, help="beam search length penalty")
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel (text in, text out)")
     export.add_argument("run_dir")
@@ -92,14 +95,18 @@ def _train(args):
 
 
 def _generate(args):
-    from keras_llm.generation import generate
+    from keras_llm.generation import beam_generate, generate
     from keras_llm.zoo import load_gpt_run
 
     model, tokenizer, _ = load_gpt_run(args.run_dir)
     prompts = args.prompt or ["\n"]
-    completions = generate(model, tokenizer, prompts, args.max_new_tokens, strategy=args.strategy,
-                           temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                           use_cache=not args.no_cache)
+    if args.num_beams > 1:
+        completions = beam_generate(model, tokenizer, prompts, args.max_new_tokens, num_beams=args.num_beams,
+                                    length_penalty=args.length_penalty)
+    else:
+        completions = generate(model, tokenizer, prompts, args.max_new_tokens, strategy=args.strategy,
+                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                               use_cache=not args.no_cache)
     for prompt, completion in zip(prompts, completions):
         print(prompt + completion)
         if len(prompts) > 1:

@@ -50,6 +50,8 @@ def test_generate_and_zoo(trained_run, capsys):
     assert main(["generate", str(run_dir), "--prompt", "First", "--max-new-tokens", "20", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("First") and len(out.rstrip("\n")) >= 5
+    assert main(["generate", str(run_dir), "--prompt", "First", "--max-new-tokens", "8", "--num-beams", "3"]) == 0
+    assert capsys.readouterr().out.startswith("First")
     assert main(["generate", str(run_dir / "missing")]) == 2
     assert main(["zoo"]) == 0
     assert "gpt-shakespeare-char" in capsys.readouterr().out

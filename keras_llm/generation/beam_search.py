@@ -167,7 +167,11 @@ def beam_search_ids(stepper, prompt_ids, prompt_lengths, max_new_tokens, num_bea
     state = (start, prompt_token(start - 1), cache, first_scores, tf.zeros((batch, num_beams, new), tf.int32),
              tf.fill((batch, num_beams), _NEG_INF), tf.zeros((batch, num_beams, new), tf.int32),
              tf.zeros((batch, num_beams), tf.int32), tf.zeros((batch,), tf.bool))
-    state = tf.while_loop(cond, body, state)
+    def body_keeping_shapes(*state):
+        # Gathers by computed indices lose static sizes (e.g. the batch); the loop needs them fixed.
+        return tuple(tf.ensure_shape(new, old.shape) for new, old in zip(body(*state), state))
+
+    state = tf.while_loop(cond, body_keeping_shapes, state)
     done_scores, done_ids, done_lengths = state[5], state[6], state[7]
     return done_ids[:, 0], done_lengths[:, 0], done_scores[:, 0]
 
