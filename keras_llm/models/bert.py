@@ -1,0 +1,146 @@
+"""BERT-style encoder (Devlin et al., 2019) built with the Functional API."""
+
+import dataclasses
+import json
+
+import keras
+from keras import ops
+
+from keras_llm.errors import UserInputError
+from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
+
+# Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them.
+TOKEN_EMBEDDING = "token_embedding"
+POSITION_EMBEDDING = "position_embedding"
+SEGMENT_EMBEDDING = "segment_embedding"
+EMBEDDINGS_NORM = "embeddings_norm"
+BLOCK_PREFIX = "encoder_block_"
+POOLER = "pooler"
+
+
+@dataclasses.dataclass
+class BertConfig:
+    """Hyper-parameters of a BERT encoder (names follow Hugging Face's ``config.json`` loosely).
+
+    Args:
+        vocab_size: WordPiece vocabulary size.
+        hidden_dim: model width.
+        num_layers: encoder blocks.
+        num_heads: attention heads; must divide ``hidden_dim``.
+        intermediate_dim: feed-forward width; defaults to ``4 * hidden_dim``.
+        max_length: size of the position table.
+        type_vocab_size: number of segment ids.
+        dropout: dropout on embeddings, attention weights and residual branches.
+        layer_norm_epsilon: 1e-12 as in BERT.
+        activation: ``"gelu"`` (exact erf GELU, as BERT's checkpoints) or ``"relu"``/``"gelu_tanh"``.
+    """
+
+    vocab_size: int
+    hidden_dim: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_dim: int | None = None
+    max_length: int = 512
+    type_vocab_size: int = 2
+    dropout: float = 0.1
+    layer_norm_epsilon: float = 1e-12
+    activation: str = "gelu"
+
+    def __post_init__(self):
+        if self.intermediate_dim is None:
+            self.intermediate_dim = 4 * self.hidden_dim
+        for name in ("vocab_size", "hidden_dim", "num_layers", "num_heads", "intermediate_dim", "max_length",
+                     "type_vocab_size"):
+            if int(getattr(self, name)) <= 0:
+                raise UserInputError(f"BertConfig.{name} must be a positive integer; got {getattr(self, name)}")
+        if self.hidden_dim % self.num_heads:
+            raise UserInputError(
+                f"BertConfig.num_heads={self.num_heads} must divide hidden_dim={self.hidden_dim}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserInputError(f"BertConfig.dropout must be in [0, 1); got {self.dropout}")
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def bert_inputs():
+    """The three named inputs every BERT model here takes."""
+    return {
+        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+        "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),
+    }
+
+
+def build_bert_backbone(config, name="bert_backbone"):
+    """Token + position + segment embeddings, post-LN encoder blocks, and a tanh pooler.
+
+    Args:
+        config: a :class:`BertConfig`.
+
+    Returns:
+        ``keras.Model`` taking a dict ``token_ids``, ``segment_ids``, ``padding_mask``
+        (each int ``(batch, seq_len)``; mask 1 for real tokens) and returning a dict
+        ``sequence_output`` ``(batch, seq_len, hidden_dim)`` and ``pooled_output``
+        ``(batch, hidden_dim)`` (tanh(W·h_[CLS] + b)).
+
+    Example:
+        >>> backbone = build_bert_backbone(BertConfig(vocab_size=100, hidden_dim=32, num_layers=2, num_heads=2))
+        >>> ids = keras.ops.array([[2, 5, 6, 3, 0]])
+        >>> out = backbone({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids > 0})
+        >>> out["sequence_output"].shape, out["pooled_output"].shape
+        ((1, 5, 32), (1, 32))
+    """
+    inputs = bert_inputs()
+    normal = keras.initializers.TruncatedNormal(stddev=0.02)
+    tokens = ReversibleEmbedding(config.vocab_size, config.hidden_dim, embeddings_initializer=normal,
+                                 name=TOKEN_EMBEDDING)(inputs["token_ids"])
+    positions = PositionEmbedding(config.max_length, initializer=normal, name=POSITION_EMBEDDING)(tokens)
+    segments = keras.layers.Embedding(config.type_vocab_size, config.hidden_dim, embeddings_initializer=normal,
+                                      name=SEGMENT_EMBEDDING)(inputs["segment_ids"])
+    x = keras.layers.Add(name="embeddings_sum")([tokens, positions, segments])
+    x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=EMBEDDINGS_NORM)(x)
+    x = keras.layers.Dropout(config.dropout, name="embeddings_dropout")(x)
+    for index in range(config.num_layers):
+        x = TransformerEncoderBlock(
+            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation=config.activation,
+            norm_first=False, layer_norm_epsilon=config.layer_norm_epsilon,
+            name=f"{BLOCK_PREFIX}{index}")(x, padding_mask=inputs["padding_mask"])
+    first_token = _FirstToken(name="cls_token")(x)
+    pooled = keras.layers.Dense(config.hidden_dim, activation="tanh", kernel_initializer=normal,
+                                name=POOLER)(first_token)
+    return keras.Model(inputs, {"sequence_output": x, "pooled_output": pooled}, name=name)
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class _FirstToken(keras.layers.Layer):
+    """``(batch, seq_len, dim)`` → ``(batch, dim)``: the [CLS] position."""
+
+    def call(self, inputs):
+        return inputs[:, 0, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+def mean_pool(sequence_output, padding_mask, normalize=True):
+    """Sentence embedding: the mean over real tokens, L2-normalised (sentence-transformers' pooling).
+
+    Args:
+        sequence_output: ``(batch, seq_len, dim)``.
+        padding_mask: ``(batch, seq_len)``, 1 for real tokens.
+
+    Returns:
+        ``(batch, dim)`` float32.
+    """
+    mask = ops.cast(ops.expand_dims(padding_mask, -1), "float32")
+    total = ops.sum(ops.cast(sequence_output, "float32") * mask, axis=1)
+    pooled = total / ops.maximum(ops.sum(mask, axis=1), 1e-9)
+    if not normalize:
+        return pooled
+    return pooled / ops.maximum(ops.sqrt(ops.sum(pooled * pooled, axis=-1, keepdims=True)), 1e-12)
