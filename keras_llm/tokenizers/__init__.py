@@ -9,8 +9,9 @@ from keras_llm.errors import UserInputError
 from keras_llm.tokenizers.base import Tokenizer, read_config
 from keras_llm.tokenizers.byte_bpe import END_TOKEN, ByteBPETokenizer
 from keras_llm.tokenizers.char import CharTokenizer
+from keras_llm.tokenizers.word import WordTokenizer
 
-_CLASSES = {cls.__name__: cls for cls in (CharTokenizer, ByteBPETokenizer)}
+_CLASSES = {cls.__name__: cls for cls in (CharTokenizer, ByteBPETokenizer, WordTokenizer)}
 
 
 def load_tokenizer(directory):
@@ -34,4 +35,4 @@ def load_tokenizer(directory):
     return _CLASSES[class_name].load(directory)
 
 
-__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "Tokenizer", "load_tokenizer"]
+__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "Tokenizer", "WordTokenizer", "load_tokenizer"]
