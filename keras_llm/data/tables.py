@@ -13,14 +13,17 @@ def _delimiter(path, first_line):
         return "\t"
     if path.endswith(".csv"):
         return ","
-    return "\t" if first_line.count("\t") >= first_line.count(",") else ","
+    # Other extensions: a tab in the first line means TSV (commas are common inside texts).
+    return "\t" if "\t" in first_line else ","
 
 
-def read_labeled_table(path, text_column="text", label_column="label", text_pair_column=None):
+def read_labeled_table(path, text_column="text", label_column="label", text_pair_column=None, column_names=None):
     """Read ``(texts, labels)`` (and optional second texts) from a CSV/TSV file with a header row.
 
-    The delimiter follows the extension (``.csv`` comma, ``.tsv`` tab) or, otherwise, whichever
-    of tab and comma the header has more of. Labels are kept as strings (``"1"``, ``"pos"``).
+    The delimiter follows the extension (``.csv`` comma, ``.tsv`` tab) or, otherwise, is a tab
+    if the first line has one, else a comma. Labels are kept as strings (``"1"``, ``"pos"``).
+    Lines end at ``\n`` only (so U+0085 and other Unicode line breaks stay inside a text).
+    ``column_names`` reads a file without a header row, naming its columns.
 
     Raises:
         UserInputError: missing/empty/undecodable file (with the line number), a column that is
@@ -41,17 +44,22 @@ def read_labeled_table(path, text_column="text", label_column="label", text_pair
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
         raise UserInputError(f"{path} is not valid UTF-8 (line {line}); re-encode it as UTF-8") from None
-    lines = text.splitlines()
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
     if not lines or not lines[0].strip():
-        raise UserInputError(f"{path} is empty (a header row is needed)")
-    reader = csv.DictReader(lines, delimiter=_delimiter(path, lines[0]))
+        raise UserInputError(f"{path} is empty" + ("" if column_names else " (a header row is needed)"))
+    delimiter = _delimiter(path, lines[0])
+    # TSV files are not quoted (a '"' is text); CSV follows RFC 4180 quoting.
+    reader = csv.DictReader(lines, delimiter=delimiter, fieldnames=column_names,
+                            quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)
     columns = reader.fieldnames or []
     wanted = [c for c in (text_column, label_column, text_pair_column) if c is not None]
     missing = [c for c in wanted if c not in columns]
     if missing:
         raise UserInputError(f"{path} has no column {missing[0]!r}; its columns are: {', '.join(columns)}")
     texts, pairs, labels = [], [], []
-    for row_number, row in enumerate(reader, start=2):
+    for row_number, row in enumerate(reader, start=1 if column_names else 2):
         text_value, label_value = (row.get(text_column) or ""), (row.get(label_column) or "").strip()
         if not label_value:
             raise UserInputError(f"{path} line {row_number}: empty {label_column!r}")

@@ -52,3 +52,10 @@ def test_stratified_split_keeps_proportions():
     assert sum(labels[i] == "b" for i in valid) == 2
     again_train, again_valid = stratified_split(labels, 0.1, seed=3)
     np.testing.assert_array_equal(again_valid, valid)
+
+
+def test_headerless_tsv_with_quotes_and_unicode_line_breaks(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text('A "quoted", odd\x85line, really\t1\nPlain one\t0\n', encoding="utf-8")
+    texts, labels = read_labeled_table(path, "sentence", "label", column_names=["sentence", "label"])
+    assert texts == ['A "quoted", odd\x85line, really', "Plain one"] and labels == ["1", "0"]
