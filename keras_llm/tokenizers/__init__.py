@@ -10,8 +10,10 @@ from keras_llm.tokenizers.base import Tokenizer, read_config
 from keras_llm.tokenizers.byte_bpe import END_TOKEN, ByteBPETokenizer
 from keras_llm.tokenizers.char import CharTokenizer
 from keras_llm.tokenizers.word import WordTokenizer
+from keras_llm.tokenizers.wordpiece import WordPieceTokenizer
 
-_CLASSES = {cls.__name__: cls for cls in (CharTokenizer, ByteBPETokenizer, WordTokenizer)}
+_CLASSES = {cls.__name__: cls for cls in (CharTokenizer, ByteBPETokenizer, WordTokenizer,
+                                          WordPieceTokenizer)}
 
 
 def load_tokenizer(directory):
@@ -35,4 +37,5 @@ def load_tokenizer(directory):
     return _CLASSES[class_name].load(directory)
 
 
-__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "Tokenizer", "WordTokenizer", "load_tokenizer"]
+__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "Tokenizer", "WordPieceTokenizer",
+           "WordTokenizer", "load_tokenizer"]
