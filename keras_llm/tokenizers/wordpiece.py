@@ -230,13 +230,11 @@ class WordPieceTokenizer(Tokenizer):
         pieces = tf.strings.split(text, sep="\x00")  # (batch, pieces)
         special_ids = self._special_to_id.lookup(pieces.flat_values)
         special = special_ids >= 0
-        text_ids = self._tokenize_text(pieces.flat_values)  # (pieces, None)
-        text_ids = tf.ragged.boolean_mask(text_ids, tf.logical_not(special)[:, tf.newaxis]
-                                          & tf.ones_like(text_ids, tf.bool))
-        special_ids = tf.RaggedTensor.from_row_lengths(
-            tf.boolean_mask(special_ids, special), tf.cast(special, tf.int64))
-        ids = tf.concat([text_ids, special_ids], axis=1)  # each piece: its text or its id
-        return tf.RaggedTensor.from_row_splits(ids, pieces.row_splits).merge_dims(1, 2)
+        # Special pieces tokenize to nothing, then get their id put in front.
+        text_ids = self._tokenize_text(tf.where(special, "", pieces.flat_values))
+        ids = _put_in_front(text_ids, special_ids, special)  # (pieces, None)
+        return tf.RaggedTensor.from_row_splits(
+            ids, pieces.row_splits, validate=False).merge_dims(1, 2)
 
     def _tokenize_text(self, strings):
         words = split_words(strings, self.lowercase, self.strip_accents)
@@ -376,6 +374,26 @@ def _truncate(segments, budget):
 
 
 def _head(ragged, lengths):
-    """The first ``lengths[i]`` values of each row."""
-    positions = tf.ragged.range(ragged.row_lengths())
-    return tf.ragged.boolean_mask(ragged, positions < tf.expand_dims(lengths, 1))
+    """The first ``lengths[i]`` values of each row (flat ops: quick to trace)."""
+    row_lengths = ragged.row_lengths()
+    position = tf.range(tf.shape(ragged.flat_values, out_type=tf.int64)[0]) - tf.repeat(
+        ragged.row_splits[:-1], row_lengths)
+    keep = position < tf.repeat(lengths, row_lengths)
+    return tf.RaggedTensor.from_row_lengths(
+        tf.boolean_mask(ragged.flat_values, keep), tf.minimum(row_lengths, lengths),
+        validate=False)
+
+
+def _put_in_front(ragged, values, where):
+    """Prepend ``values[i]`` to row ``i`` of ``ragged`` where ``where[i]``."""
+    extra = tf.cast(where, tf.int64)
+    row_lengths = ragged.row_lengths() + extra
+    starts = tf.cumsum(row_lengths, exclusive=True)
+    old_lengths = ragged.row_lengths()
+    within = tf.range(tf.shape(ragged.flat_values, out_type=tf.int64)[0]) - tf.repeat(
+        ragged.row_splits[:-1], old_lengths)
+    moved = tf.repeat(starts + extra, old_lengths) + within
+    flat = tf.dynamic_stitch(
+        [tf.cast(moved, tf.int32), tf.cast(tf.boolean_mask(starts, where), tf.int32)],
+        [ragged.flat_values, tf.boolean_mask(values, where)])
+    return tf.RaggedTensor.from_row_lengths(flat, row_lengths, validate=False)
