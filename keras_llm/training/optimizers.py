@@ -44,3 +44,31 @@ def make_adamw(model, learning_rate, weight_decay=0.1, beta_1=0.9, beta_2=0.99, 
         global_clipnorm=global_clipnorm)
     optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
     return optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0 at ``total_steps``.
+
+    The schedule BERT fine-tuning uses (Devlin et al.; Hugging Face's ``get_linear_schedule_with_warmup``).
+
+    Example:
+        >>> schedule = WarmupLinearDecay(5e-5, warmup_steps=500, total_steps=5000)
+    """
+
+    def __init__(self, peak, warmup_steps, total_steps):
+        if peak <= 0 or total_steps <= 0 or warmup_steps < 0:
+            raise UserInputError("learning rate and steps must be positive (warm-up steps may be 0)")
+        self.peak = float(peak)
+        self.warmup_steps = int(min(warmup_steps, total_steps))
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warmup = step / max(self.warmup_steps, 1)
+        decay = (self.total_steps - step) / max(self.total_steps - self.warmup_steps, 1)
+        factor = keras.ops.where(step < self.warmup_steps, warmup, decay)
+        return self.peak * keras.ops.clip(factor, 0.0, 1.0)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}

@@ -5,7 +5,6 @@ A run directory holds ``run.json`` (recipe, model and training settings), ``toke
 ``logs/`` (TensorBoard).
 """
 
-import json
 import os
 import time
 
@@ -19,8 +18,7 @@ from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-
-RUN_FILE = "run.json"
+from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
 
 
 def _corpus_path(recipe, corpus):
@@ -37,14 +35,6 @@ def _make_tokenizer(spec, text):
     raise UserInputError(f"unknown tokenizer kind {kind!r}; use 'char' or 'bpe'")
 
 
-def _read_run(run_dir):
-    path = os.path.join(run_dir, RUN_FILE)
-    if not os.path.isfile(path):
-        raise UserInputError(f"{run_dir} is not a keras-llm run directory (no {RUN_FILE})")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
 def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=None, model_overrides=None,
                   tokenizer_overrides=None, verbose=1, log=print):
     """Train recipe ``recipe_name``; returns ``(run_dir, history)``.
@@ -56,9 +46,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
         raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
     run_dir = run_dir or os.path.join("runs", recipe_name)
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
-        previous = _read_run(run_dir)
-        if previous.get("model") != "gpt":
-            raise UserInputError(f"{run_dir} holds a {previous.get('model')!r} run, not a GPT run")
+        read_run_info(run_dir, expected_model="gpt")  # resuming someone else's run would mix models
     corpus_path = _corpus_path(recipe, corpus)
     text = read_text(corpus_path)
     tokenizer_dir = os.path.join(run_dir, "tokenizer")
@@ -80,8 +68,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
                 "corpus": os.path.abspath(corpus_path), "model_config": vars(model_config),
                 "training": vars(training), "sample": sample}
-    with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as handle:
-        json.dump(run_info, handle, indent=2)
+    write_run_info(run_dir, run_info)
 
     def sample_fn():
         return generate(model, tokenizer, sample.get("prompt", "\n"), int(sample.get("max_new_tokens", 200)),
@@ -97,9 +84,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
 
 def load_gpt_run(run_dir, which="best"):
     """``(model, tokenizer, run_info)`` of a trained run; ``which`` is "best" or "final"."""
-    run_info = _read_run(run_dir)
-    if run_info.get("model") != "gpt":
-        raise UserInputError(f"{run_dir} holds a {run_info.get('model')!r} run, not a GPT run")
+    run_info = read_run_info(run_dir, expected_model="gpt")
     path = os.path.join(run_dir, f"{which}.keras")
     if not os.path.isfile(path):
         path = os.path.join(run_dir, "final.keras")

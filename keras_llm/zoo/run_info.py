@@ -1,0 +1,26 @@
+"""``run.json``: what a run directory holds (recipe, model kind, settings)."""
+
+import json
+import os
+
+from keras_llm.errors import UserInputError
+
+RUN_FILE = "run.json"
+
+
+def read_run_info(run_dir, expected_model=None):
+    """The parsed ``run.json`` of ``run_dir``; checks the model kind when ``expected_model`` is given."""
+    path = os.path.join(run_dir, RUN_FILE)
+    if not os.path.isfile(path):
+        raise UserInputError(f"{run_dir} is not a keras-llm run directory (no {RUN_FILE})")
+    with open(path, encoding="utf-8") as handle:
+        info = json.load(handle)
+    if expected_model and info.get("model") != expected_model:
+        raise UserInputError(f"{run_dir} holds a {info.get('model')!r} run, not a {expected_model!r} run")
+    return info
+
+
+def write_run_info(run_dir, info):
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as handle:
+        json.dump(info, handle, indent=2)
