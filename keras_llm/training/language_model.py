@@ -33,7 +33,9 @@ class TrainingConfig:
     eval_interval: int = 250
     eval_batches: int = 20
     seed: int = 1337
-    jit_compile: bool = True
+    # None = automatic: XLA for Transformers; off for recurrent models, whose scan runs
+    # about 2x slower under XLA on CPU (measured: 20 LSTM steps 14.5 s jitted vs 5.1 s not).
+    jit_compile: bool | None = None
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches"):
@@ -54,9 +56,12 @@ def run_paths(run_dir):
     }
 
 
+def _has_position_table(model):
+    return any(layer.name == "position_embedding" for layer in model.layers)
+
+
 def _context_length(model):
-    names = {layer.name for layer in model.layers}
-    if "position_embedding" in names:
+    if _has_position_table(model):
         return model.get_layer("position_embedding").max_length
     raise UserInputError("this model has no position table; pass sequence_length to train_language_model")
 
@@ -88,7 +93,7 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
                              config.global_clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
-        jit_compile=config.jit_compile,
+        jit_compile=_has_position_table(model) if config.jit_compile is None else config.jit_compile,
     )
     paths = run_paths(run_dir)
     callbacks = [
