@@ -87,6 +87,23 @@ def _parser():
     export.add_argument("--name", help="model name under the base directory (default: the recipe name)")
     export.add_argument("--base-dir", default="saved_models")
 
+    compare = commands.add_parser(
+        "compare", help="train GPT/LSTM/GRU/N-gram on one corpus, tokenizer, split and budget; write a report")
+    compare.add_argument("--corpus", required=True, help="UTF-8 text file (first 90%% trains, last 10%% validates)")
+    compare.add_argument("--tokenizer", default="char", help="char, word or bpe (default char)")
+    compare.add_argument("--models", default="gpt,lstm,gru,ngram", help="comma-separated (default gpt,lstm,gru,ngram)")
+    compare.add_argument("--params", type=int, help="parameters of each neural model, ±25%% (default: baby GPT, ~0.8M)")
+    compare.add_argument("--steps", type=int, help="optimizer steps per neural model (default 2000)")
+    compare.add_argument("--minutes", type=float, help="training wall time per neural model instead of --steps")
+    compare.add_argument("--out-dir", default="runs/compare", help="where report.md and report.png go")
+    compare.add_argument("--sequence-length", type=int, default=64)
+    compare.add_argument("--batch-size", type=int, default=12)
+    compare.add_argument("--eval-interval", type=int, help="steps between evaluations (default steps/10)")
+    compare.add_argument("--eval-batches", type=int, default=20)
+    compare.add_argument("--ngram-order", type=int, help="N of the N-gram model (default 5 for char, else 3)")
+    compare.add_argument("--seed", type=int, default=1337)
+    compare.add_argument("--no-jit", action="store_true", help="no XLA (faster start for tiny runs)")
+
     commands.add_parser("zoo", help="list the recipes")
     return parser
 
@@ -94,9 +111,23 @@ def _parser():
 def _train(args):
     from keras_llm.zoo import load_recipe
 
-    if load_recipe(args.recipe).get("model") == "bert-classifier":
+    kind = load_recipe(args.recipe).get("model")
+    if kind == "bert-classifier":
         return _train_classifier(args)
+    if kind == "bert-mlm":
+        return _train_mlm(args)
     return _train_gpt(args)
+
+
+def _train_mlm(args):
+    from keras_llm.zoo.mlm_runs import train_mlm_run
+
+    training = {key: value for key, value in {
+        "steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "eval_interval": args.eval_interval, "eval_batches": args.eval_batches, "seed": args.seed,
+    }.items() if value is not None}
+    run_dir, _ = train_mlm_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus, training_overrides=training)
+    print(f"done. Fine-tune: keras-llm train bert-classifier --train FILE --init-from {run_dir}")
 
 
 def _train_classifier(args):
@@ -208,6 +239,17 @@ def _export_classifier(args):
     print(f"exported to {path}")
 
 
+def _compare(args):
+    from keras_llm.zoo.compare import compare_language_models
+
+    compare_language_models(
+        args.corpus, tokenizer=args.tokenizer, models=args.models, params=args.params, steps=args.steps,
+        minutes=args.minutes, out_dir=args.out_dir, sequence_length=args.sequence_length,
+        batch_size=args.batch_size, seed=args.seed, ngram_order=args.ngram_order,
+        eval_interval=args.eval_interval, eval_batches=args.eval_batches,
+        jit_compile=False if args.no_jit else None, verbose=2)
+
+
 def _zoo(args):
     from keras_llm.zoo import list_recipes, load_recipe
 
@@ -218,7 +260,7 @@ def _zoo(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "generate": _generate, "classify": _classify, "embed": _embed,
-                "export": _export, "zoo": _zoo}
+                "export": _export, "compare": _compare, "zoo": _zoo}
     try:
         handlers[args.command](args)
     except UserInputError as error:

@@ -77,6 +77,30 @@ def bert_inputs():
     }
 
 
+def bert_encoder(inputs, config):
+    """Embeddings and encoder blocks on symbolic ``inputs``; returns ``(sequence_output, token_embedding)``.
+
+    Shared by the backbone (which adds the pooler) and the masked-LM model (which reuses
+    ``token_embedding`` as its tied output layer), so both have the same layer names.
+    """
+    normal = keras.initializers.TruncatedNormal(stddev=0.02)
+    token_embedding = ReversibleEmbedding(config.vocab_size, config.hidden_dim, embeddings_initializer=normal,
+                                          name=TOKEN_EMBEDDING)
+    tokens = token_embedding(inputs["token_ids"])
+    positions = PositionEmbedding(config.max_length, initializer=normal, name=POSITION_EMBEDDING)(tokens)
+    segments = keras.layers.Embedding(config.type_vocab_size, config.hidden_dim, embeddings_initializer=normal,
+                                      name=SEGMENT_EMBEDDING)(inputs["segment_ids"])
+    x = keras.layers.Add(name="embeddings_sum")([tokens, positions, segments])
+    x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=EMBEDDINGS_NORM)(x)
+    x = keras.layers.Dropout(config.dropout, name="embeddings_dropout")(x)
+    for index in range(config.num_layers):
+        x = TransformerEncoderBlock(
+            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation=config.activation,
+            norm_first=False, layer_norm_epsilon=config.layer_norm_epsilon,
+            name=f"{BLOCK_PREFIX}{index}")(x, padding_mask=inputs["padding_mask"])
+    return x, token_embedding
+
+
 def build_bert_backbone(config, name="bert_backbone"):
     """Token + position + segment embeddings, post-LN encoder blocks, and a tanh pooler.
 
@@ -97,22 +121,10 @@ def build_bert_backbone(config, name="bert_backbone"):
         ((1, 5, 32), (1, 32))
     """
     inputs = bert_inputs()
-    normal = keras.initializers.TruncatedNormal(stddev=0.02)
-    tokens = ReversibleEmbedding(config.vocab_size, config.hidden_dim, embeddings_initializer=normal,
-                                 name=TOKEN_EMBEDDING)(inputs["token_ids"])
-    positions = PositionEmbedding(config.max_length, initializer=normal, name=POSITION_EMBEDDING)(tokens)
-    segments = keras.layers.Embedding(config.type_vocab_size, config.hidden_dim, embeddings_initializer=normal,
-                                      name=SEGMENT_EMBEDDING)(inputs["segment_ids"])
-    x = keras.layers.Add(name="embeddings_sum")([tokens, positions, segments])
-    x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=EMBEDDINGS_NORM)(x)
-    x = keras.layers.Dropout(config.dropout, name="embeddings_dropout")(x)
-    for index in range(config.num_layers):
-        x = TransformerEncoderBlock(
-            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation=config.activation,
-            norm_first=False, layer_norm_epsilon=config.layer_norm_epsilon,
-            name=f"{BLOCK_PREFIX}{index}")(x, padding_mask=inputs["padding_mask"])
+    x, _ = bert_encoder(inputs, config)
     first_token = _FirstToken(name="cls_token")(x)
-    pooled = keras.layers.Dense(config.hidden_dim, activation="tanh", kernel_initializer=normal,
+    pooled = keras.layers.Dense(config.hidden_dim, activation="tanh",
+                                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
                                 name=POOLER)(first_token)
     return keras.Model(inputs, {"sequence_output": x, "pooled_output": pooled}, name=name)
 

@@ -1,9 +1,12 @@
-"""Callbacks beyond Keras' own: text samples in TensorBoard and on the console."""
+"""Callbacks beyond Keras' own: text samples in TensorBoard and on the console, a wall-clock limit."""
 
 import os
+import time
 
 import keras
 import tensorflow as tf
+
+from keras_llm.errors import UserInputError
 
 
 class TextSampleCallback(keras.callbacks.Callback):
@@ -41,3 +44,56 @@ class TextSampleCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop training once ``seconds`` of wall-clock time have passed since training began.
+
+    Checked after every batch (and at every epoch end), so training overruns the limit by at
+    most one step; Keras still runs the epoch's validation before stopping, so the last
+    evaluation is taken where training stopped. The clock starts at ``on_train_begin``, so
+    the first step's tracing/compilation counts against the budget.
+
+    Args:
+        seconds: the budget, > 0.
+
+    Attributes:
+        stopped: True when the limit (not the step count) ended training.
+        elapsed: seconds from the start of training to the stop (or to the end of training).
+
+    Example:
+        >>> model.fit(data, epochs=1000, steps_per_epoch=100, callbacks=[TimeLimit(60)])
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if not seconds > 0:
+            raise UserInputError(f"TimeLimit needs seconds > 0; got {seconds!r}")
+        self.seconds = float(seconds)
+        self.stopped = False
+        self.elapsed = 0.0
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.stopped = False
+
+    def check(self):
+        """Set ``model.stop_training`` if the budget is spent; returns whether it is."""
+        if self._start is None:
+            self._start = time.perf_counter()
+        self.elapsed = time.perf_counter() - self._start
+        if self.elapsed >= self.seconds:
+            self.stopped = True
+            self.model.stop_training = True
+        return self.stopped
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check()
+
+    def on_train_end(self, logs=None):
+        if self._start is not None:
+            self.elapsed = time.perf_counter() - self._start

@@ -95,18 +95,29 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
         jit_compile=_has_position_table(model) if config.jit_compile is None else config.jit_compile,
     )
+    extra = []
+    if sample_fn is not None:
+        extra.append(TextSampleCallback(sample_fn, run_paths(run_dir)["logs"], config.eval_interval,
+                                        verbose=bool(verbose)))
+    return fit_in_intervals(model, train, valid, run_dir, config, extra, verbose)
+
+
+def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), verbose=1):
+    """``model.fit`` for ``config.steps`` steps in epochs of ``config.eval_interval`` steps.
+
+    Adds the run's standard callbacks (resume backup, best checkpoint by val loss, NaN stop,
+    TensorBoard last so it sees what the others add to the logs) and saves ``final.keras``.
+    """
     paths = run_paths(run_dir)
     callbacks = [
         keras.callbacks.BackupAndRestore(paths["backup"]),
         keras.callbacks.ModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True),
         keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+        keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
     ]
-    if sample_fn is not None:
-        callbacks.append(TextSampleCallback(sample_fn, paths["logs"], config.eval_interval, verbose=bool(verbose)))
-    # TensorBoard last, so it sees everything the callbacks above added to the logs.
-    callbacks.append(keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"))
     epochs = -(-config.steps // config.eval_interval)
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
-                        callbacks=callbacks, verbose=verbose, shuffle=False)
+                        callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves
     model.save(paths["final"])
     return history

@@ -53,6 +53,10 @@ def resolve_init_from(init_from):
 def _backbone_and_tokenizer(init_from, recipe, texts):
     """Pretrained (HF directory or earlier run) or fresh backbone, with its tokenizer."""
     if init_from and os.path.isfile(os.path.join(init_from, RUN_FILE)):
+        if read_run_info(init_from).get("model") == "bert-mlm":
+            from keras_llm.zoo.mlm_runs import load_mlm_backbone
+
+            return load_mlm_backbone(init_from)
         model, tokenizer, _ = load_classifier_run(init_from)
         return model.get_layer("bert_backbone"), tokenizer
     if init_from:

@@ -12,19 +12,6 @@ from tensorboard.backend.event_processing import event_accumulator
 from keras_llm.cli import main
 from keras_llm.zoo.bert_runs import load_classifier_run, train_classifier_run
 
-POSITIVE = ["a great film", "truly wonderful acting", "great and wonderful", "i loved it", "loved the great cast",
-            "wonderful story", "great fun", "i loved this wonderful movie"]
-NEGATIVE = ["a terrible film", "truly awful acting", "awful and terrible", "i hated it", "hated the awful cast",
-            "terrible story", "awful mess", "i hated this terrible movie"]
-
-
-@pytest.fixture(scope="module")
-def sentiment_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("csv") / "reviews.csv"
-    rows = [f'"{text}",pos' for text in POSITIVE * 4] + [f'"{text}",neg' for text in NEGATIVE * 4]
-    path.write_text("review,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return path
-
 
 @pytest.fixture(scope="module")
 def classifier_run(sentiment_csv, tmp_path_factory):

@@ -1,0 +1,59 @@
+"""Pretrain a BERT masked LM recipe into a run directory, and get its backbone back."""
+
+import os
+
+import keras
+
+from keras_llm.data import read_text
+from keras_llm.models.bert import BertConfig
+from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
+from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
+from keras_llm.training import TrainingConfig
+from keras_llm.training.masked_lm import train_masked_lm
+from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
+from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+
+MODEL_KIND = "bert-mlm"
+
+
+def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_overrides=None, verbose=1,
+                  log=print):
+    """Pretrain; returns ``(run_dir, history)``. Re-running with the same ``run_dir`` resumes."""
+    recipe = load_recipe(recipe_name)
+    run_dir = run_dir or os.path.join("runs", recipe_name)
+    if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+        read_run_info(run_dir, expected_model=MODEL_KIND)
+    path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])
+    lines = [line for line in read_text(path).split("\n") if line.strip()]
+    tokenizer_dir = os.path.join(run_dir, "tokenizer")
+    if os.path.isdir(tokenizer_dir):
+        tokenizer = load_tokenizer(tokenizer_dir)
+    else:
+        spec = recipe.get("tokenizer", {})
+        tokenizer = WordPieceTokenizer.train(lines, vocab_size=int(spec.get("vocab_size", 8000)),
+                                             lowercase=bool(spec.get("lowercase", True)))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **recipe["model_config"])
+    training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
+    keras.utils.set_random_seed(training.seed)
+    model = build_bert_masked_lm(config)
+    tokenizer.save(tokenizer_dir)
+    write_run_info(run_dir, {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
+                             "corpus": os.path.abspath(path), "model_config": vars(config),
+                             "max_length": int(recipe.get("max_length", 128)), "training": vars(training)})
+    log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
+        f"{len(lines):,} lines from {path}; run directory {run_dir}")
+    history = train_masked_lm(model, tokenizer, lines, run_dir, training,
+                              max_length=int(recipe.get("max_length", 128)), verbose=verbose)
+    log(f"final masked accuracy {history.history['val_masked_accuracy'][-1]:.4f}, "
+        f"masked perplexity {history.history['val_perplexity'][-1]:.2f}")
+    return run_dir, history
+
+
+def load_mlm_backbone(run_dir):
+    """``(backbone, tokenizer)`` from a pretrained masked-LM run (for fine-tuning)."""
+    info = read_run_info(run_dir, expected_model=MODEL_KIND)
+    path = os.path.join(run_dir, "best.keras")
+    model = keras.models.load_model(path if os.path.isfile(path) else os.path.join(run_dir, "final.keras"),
+                                    safe_mode=True, compile=False)
+    config = BertConfig.from_dict(info["model_config"])
+    return backbone_from_masked_lm(model, config), load_tokenizer(os.path.join(run_dir, "tokenizer"))
