@@ -102,6 +102,7 @@ def _parser():
     compare.add_argument("--eval-batches", type=int, default=20)
     compare.add_argument("--ngram-order", type=int, help="N of the N-gram model (default 5 for char, else 3)")
     compare.add_argument("--seed", type=int, default=1337)
+    compare.add_argument("--sample-tokens", type=int, default=200, help="length of each model's sample")
     compare.add_argument("--no-jit", action="store_true", help="no XLA (faster start for tiny runs)")
 
     commands.add_parser("zoo", help="list the recipes")
@@ -247,7 +248,7 @@ def _compare(args):
         minutes=args.minutes, out_dir=args.out_dir, sequence_length=args.sequence_length,
         batch_size=args.batch_size, seed=args.seed, ngram_order=args.ngram_order,
         eval_interval=args.eval_interval, eval_batches=args.eval_batches,
-        jit_compile=False if args.no_jit else None, verbose=2)
+        sample_tokens=args.sample_tokens, jit_compile=False if args.no_jit else None, verbose=2)
 
 
 def _zoo(args):

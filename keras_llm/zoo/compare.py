@@ -219,17 +219,20 @@ def choose_rnn(cell, target, vocab_size):
     return {"cell": cell, "num_layers": RNN_LAYERS, "units": units, "embedding_dim": embedding_dim, "dropout": 0.0}
 
 
-def build_neural(name, vocab_size, sequence_length, params):
-    """The model ``name`` sized for ``params`` (None: baby GPT, RNNs matched to it); returns (model, config)."""
+def neural_config(name, vocab_size, sequence_length, params):
+    """The config of model ``name`` sized for ``params`` (None: the baby GPT, RNNs matched to its count)."""
     target = params or gpt_parameter_count(vocab_size, sequence_length, BABY_GPT["hidden_dim"],
                                            BABY_GPT["num_layers"])
     if name == "gpt":
         shape = ({"max_length": sequence_length, **BABY_GPT} if params is None
                  else choose_gpt(target, vocab_size, sequence_length))
-        config = GPTConfig(vocab_size=vocab_size, dropout=0.0, **shape)
-        return build_gpt(config, name="gpt"), dataclasses.asdict(config)
-    config = RNNConfig(vocab_size=vocab_size, **choose_rnn(name, target, vocab_size))
-    return build_rnn_lm(config, name=name), dataclasses.asdict(config)
+        return GPTConfig(vocab_size=vocab_size, dropout=0.0, **shape)
+    return RNNConfig(vocab_size=vocab_size, **choose_rnn(name, target, vocab_size))
+
+
+def build_neural(config, name):
+    """A GPT for a :class:`GPTConfig`, an RNN LM for an :class:`RNNConfig`."""
+    return build_gpt(config, name=name) if isinstance(config, GPTConfig) else build_rnn_lm(config, name=name)
 
 
 # ---------------------------------------------------------------------------------------- training
@@ -417,6 +420,9 @@ def compare_language_models(corpus, tokenizer="char", models=MODELS, params=None
                              f"fewer than sequence length + 1 = {need}")
     if "ngram" in names and len(train_ids) < ngram_order:
         raise UserInputError(f"corpus too small: {len(train_ids)} training tokens for an n-gram order of {ngram_order}")
+    # Sizes first, so an impossible --params fails before anything trains.
+    configs = {name: neural_config(name, tok.vocab_size, sequence_length, params) for name in names
+               if name in NEURAL_MODELS}
     windows = trainer_validation_windows(stream[len(train_ids):], sequence_length, batch_size, eval_batches)
     log(f"compare: {len(text):,} characters → {len(train_ids):,} training / {len(valid_ids):,} validation "
         f"{tokenizer} tokens, vocabulary {tok.vocab_size}")
@@ -432,8 +438,8 @@ def compare_language_models(corpus, tokenizer="char", models=MODELS, params=None
             results.append(_run_ngram(tok, train_ids, valid_ids, windows, ngram_order, prompt, sample_tokens,
                                       seed, temperature))
         else:
-            results.append(_run_neural(name, tok, stream, valid_ids, out_dir, training, sequence_length, params,
-                                       minutes, prompt, sample_tokens, seed, temperature, verbose))
+            results.append(_run_neural(name, configs[name], tok, stream, valid_ids, out_dir, training,
+                                       sequence_length, minutes, prompt, sample_tokens, seed, temperature, verbose))
         r = results[-1]
         log(f"compare: {name}: {r.params:,} parameters, {r.train_seconds:.1f}s, val loss {r.val_loss:.4f}, "
             f"all val tokens {r.val_loss_all:.4f}")
@@ -455,7 +461,8 @@ def compare_language_models(corpus, tokenizer="char", models=MODELS, params=None
             "sample_fn hook", "machine": f"{platform.machine()}, {os.cpu_count()} CPUs visible",
         "versions": f"tensorflow {_version('tensorflow')}, keras {keras.__version__}",
         "command": command_line(corpus, tokenizer, names, params, steps, minutes, out_dir, sequence_length,
-                                batch_size, seed, ngram_order, eval_interval, eval_batches, jit_compile),
+                                batch_size, seed, ngram_order, eval_interval, eval_batches, jit_compile,
+                                sample_tokens),
     }
     os.makedirs(out_dir, exist_ok=True)
     paths = {"report": os.path.join(out_dir, "report.md"), "plot": os.path.join(out_dir, "report.png")}
@@ -487,16 +494,16 @@ def _run_ngram(tok, train_ids, valid_ids, windows, order, prompt, sample_tokens,
         sample=sample_text("ngram", lm, tok, prompt, sample_tokens, seed, temperature))
 
 
-def _run_neural(name, tok, stream, valid_ids, out_dir, training, sequence_length, params, minutes, prompt,
+def _run_neural(name, config, tok, stream, valid_ids, out_dir, training, sequence_length, minutes, prompt,
                 sample_tokens, seed, temperature, verbose):
     keras.utils.set_random_seed(seed)
-    model, config = build_neural(name, tok.vocab_size, sequence_length, params)
+    model = build_neural(config, name)
     history, clock, limit, seconds = train_neural(
         model, stream, os.path.join(out_dir, "runs", name), training, sequence_length,
         seconds=minutes * 60 if minutes else None, verbose=verbose)
     losses = [float(v) for v in history.history["val_loss"]]
     return ModelResult(
-        name=name, params=parameter_count(model), config=config, train_seconds=seconds,
+        name=name, params=parameter_count(model), config=dataclasses.asdict(config), train_seconds=seconds,
         steps=clock.steps[-1], val_loss=losses[-1],
         val_loss_all=neural_stream_loss(model, valid_ids, sequence_length, tok.vocab_size),
         curve_steps=clock.steps, curve_seconds=clock.seconds, curve_losses=losses,
@@ -507,7 +514,7 @@ def _run_neural(name, tok, stream, valid_ids, out_dir, training, sequence_length
 
 # ---------------------------------------------------------------------------------------- output
 def command_line(corpus, tokenizer, names, params, steps, minutes, out_dir, sequence_length, batch_size, seed,
-                 ngram_order, eval_interval, eval_batches, jit_compile=None):
+                 ngram_order, eval_interval, eval_batches, jit_compile=None, sample_tokens=200):
     """The ``keras-llm compare`` command that reproduces these settings."""
     parts = ["keras-llm compare", f"--corpus {corpus}", f"--tokenizer {tokenizer}", f"--models {','.join(names)}"]
     parts += [f"--params {params}"] if params else []
@@ -515,6 +522,7 @@ def command_line(corpus, tokenizer, names, params, steps, minutes, out_dir, sequ
     parts += [f"--out-dir {out_dir}", f"--sequence-length {sequence_length}", f"--batch-size {batch_size}",
               f"--seed {seed}", f"--eval-interval {eval_interval}", f"--eval-batches {eval_batches}"]
     parts += [f"--ngram-order {ngram_order}"] if "ngram" in names else []
+    parts += [f"--sample-tokens {sample_tokens}"] if sample_tokens != 200 else []
     parts += ["--no-jit"] if jit_compile is False else []
     return " ".join(parts)
 
