@@ -10,3 +10,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+# Register the serializable layers and model pieces, so `keras.models.load_model("x.keras")`
+# works after a plain `import keras_llm`.
+from keras_llm import layers, models  # noqa: E402, F401

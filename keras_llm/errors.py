@@ -3,3 +3,7 @@
 
 class UserInputError(ValueError):
     """Raised for input a user can fix: a missing file, an empty corpus, a bad option value."""
+
+
+class TrainingDiverged(UserInputError):
+    """The loss became NaN or infinite; the last good checkpoint is kept (often: lower the learning rate)."""

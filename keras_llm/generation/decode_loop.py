@@ -18,7 +18,7 @@ from keras_llm.generation.samplers import select_next_token
 
 
 def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0, top_k=0, top_p=1.0,
-           seed=(0, 0), stop_ids=None, use_cache=True):
+           seed=(0, 0), stop_ids=None, use_cache=True, cache_length=None):
     """Generate up to ``max_new_tokens`` tokens after each prompt.
 
     Args:
@@ -29,6 +29,10 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         temperature, top_k, top_p, seed: see :func:`select_next_token`.
         stop_ids: int32 ``(num_stop,)``; a row ends at its first stop token (not emitted).
         use_cache: use the key/value cache (fast) or re-run the window (reference).
+        cache_length: slots of the cache / width of the window. Defaults to
+            ``min(max_length, prompt_len + max_new_tokens)``: a request that fits the context
+            never slides, so a smaller cache gives the same tokens and much cheaper steps
+            (a step's cost is dominated by moving the cache). Must be a Python int under XLA.
 
     Returns:
         ``(new_ids, new_lengths)``: int32 ``(batch, max_new_tokens)`` padded with 0, and
@@ -38,15 +42,18 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
     prompt_lengths = tf.cast(prompt_lengths, tf.int32)
     batch = tf.shape(prompt_ids)[0]
     prompt_len = tf.shape(prompt_ids)[1]
-    window = stepper.max_length
-    keep = max(window // 2, 1)
+    if cache_length is None:
+        cache_length = _default_cache_length(stepper.max_length, prompt_ids.shape[1], max_new_tokens,
+                                             tf.shape(prompt_ids)[1])
+    window = cache_length
+    keep = max(window // 2, 1) if isinstance(window, int) else tf.maximum(window // 2, 1)
     stop_ids = tf.zeros((0,), tf.int32) if stop_ids is None else tf.cast(stop_ids, tf.int32)
     seed = tf.cast(seed, tf.int32)
     total = prompt_len + max_new_tokens
     # Extra room after the end so a fixed-size window slice never runs off the buffer.
     buffer = tf.pad(prompt_ids, [[0, 0], [0, max_new_tokens + window]])
     end_index = prompt_lengths + max_new_tokens  # one past each row's last new token
-    cache = stepper.empty_cache(batch) if use_cache else tf.zeros((0,), tf.float32)
+    cache = stepper.empty_cache(batch, window) if use_cache else tf.zeros((0,), tf.float32)
 
     def write(buffer, position, tokens):
         one_hot = tf.one_hot(position, tf.shape(buffer)[1], dtype=tf.int32)[tf.newaxis, :]
@@ -96,3 +103,10 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
     new_ids = tf.gather(buffer, columns, axis=1, batch_dims=1)
     valid = tf.range(max_new_tokens)[tf.newaxis, :] < new_lengths[:, tf.newaxis]
     return tf.where(valid, new_ids, 0), new_lengths
+
+
+def _default_cache_length(max_length, static_prompt_len, max_new_tokens, dynamic_prompt_len):
+    """``min(max_length, prompt_len + max_new_tokens)``: a Python int when both are static."""
+    if static_prompt_len is not None and isinstance(max_new_tokens, int):
+        return min(max_length, static_prompt_len + max_new_tokens)
+    return tf.minimum(max_length, dynamic_prompt_len + tf.cast(max_new_tokens, tf.int32))

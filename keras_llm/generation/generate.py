@@ -40,11 +40,22 @@ class Generator(tf.Module):
         self.start_token_id = default_start_token_id(tokenizer) if start_token_id is None else int(start_token_id)
         self._compiled = {}
 
-    def prepare_prompts(self, prompts):
-        """strings ``(batch,)`` → right-padded ids ``(batch, max_length)`` and lengths ``(batch,)``."""
+    def prepare_prompts(self, prompts, bucket=None):
+        """strings ``(batch,)`` → right-padded ids ``(batch, prompt_len)`` and lengths ``(batch,)``.
+
+        Eagerly, ``prompt_len`` is the longest prompt rounded up to a multiple of ``bucket`` (so
+        XLA compiles a few shapes, not one per length), capped at the context; in a graph it
+        is the longest prompt; with ``bucket=None`` eagerly, the full context.
+        """
         window = self.stepper.max_length
         ids = _fill_empty(_keep_last(self.tokenizer.tokenize(prompts), window), self.start_token_id)
-        dense = ids.to_tensor(default_value=0, shape=[None, window])
+        width = window
+        if tf.executing_eagerly() and bucket:
+            longest = int(tf.reduce_max(ids.row_lengths())) if ids.nrows() > 0 else 1
+            width = min(window, -(-longest // bucket) * bucket)
+        elif not tf.executing_eagerly():
+            width = None
+        dense = ids.to_tensor(default_value=0, shape=[None, width])
         return tf.cast(dense, tf.int32), tf.cast(ids.row_lengths(), tf.int32)
 
     def decode_ids(self, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0, top_k=0, top_p=1.0,
@@ -58,7 +69,9 @@ class Generator(tf.Module):
             def run(prompt_ids, prompt_lengths, temperature, top_k, top_p, seed, stop_ids):
                 return decode(self.stepper, prompt_ids, prompt_lengths, key[0], temperature, top_k, top_p,
                               seed, stop_ids, key[1])
-            self._compiled[key] = tf.function(run, jit_compile=True, reduce_retracing=True)
+            # Static shapes on purpose: XLA needs the prompt width to size the cache at trace time;
+            # prompts are bucketed, so only a few shapes are ever traced.
+            self._compiled[key] = tf.function(run, jit_compile=True)
         stop_ids = tf.zeros((0,), tf.int32) if stop_ids is None else stop_ids
         return self._compiled[key](prompt_ids, prompt_lengths, tf.cast(temperature, tf.float32),
                                    tf.cast(top_k, tf.int32), tf.cast(top_p, tf.float32),
@@ -67,7 +80,7 @@ class Generator(tf.Module):
     def complete(self, prompts, max_new_tokens=100, temperature=0.0, top_k=0, top_p=1.0, seed=(0, 0),
                  stop_ids=None, use_cache=True, jit_compile=False):
         """strings ``(batch,)`` → completion strings ``(batch,)``."""
-        prompt_ids, lengths = self.prepare_prompts(prompts)
+        prompt_ids, lengths = self.prepare_prompts(prompts, bucket=32)
         new_ids, new_lengths = self.decode_ids(prompt_ids, lengths, max_new_tokens, temperature, top_k, top_p,
                                                seed, stop_ids, use_cache, jit_compile)
         return self.tokenizer.detokenize(tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths))

@@ -39,8 +39,10 @@ class CachedGPT:
         self.num_heads, self.head_dim = attention.num_heads, attention.key_dim
         self.vocab_size = self.token_embedding.input_dim
 
-    def empty_cache(self, batch_size):
-        shape = (batch_size, len(self.blocks), 2, self.max_length, self.num_heads, self.head_dim)
+    def empty_cache(self, batch_size, length=None):
+        """Zeros ``(batch, num_layers, 2, length, heads, head_dim)``; ``length`` ≤ ``max_length`` (default)."""
+        length = self.max_length if length is None else length
+        shape = (batch_size, len(self.blocks), 2, length, self.num_heads, self.head_dim)
         return tf.zeros(shape, dtype=self.blocks[0].compute_dtype)
 
     def __call__(self, token_ids, cache, slot):

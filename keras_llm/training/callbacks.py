@@ -1,12 +1,13 @@
 """Callbacks beyond Keras' own: text samples in TensorBoard and on the console, a wall-clock limit."""
 
+import math
 import os
 import time
 
 import keras
 import tensorflow as tf
 
-from keras_llm.errors import UserInputError
+from keras_llm.errors import TrainingDiverged, UserInputError
 
 
 class TextSampleCallback(keras.callbacks.Callback):
@@ -97,3 +98,48 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._start is not None:
             self.elapsed = time.perf_counter() - self._start
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stop as soon as the training loss is NaN or infinite, remembering where.
+
+    Unlike ``keras.callbacks.TerminateOnNaN`` it records the step, so the trainer can refuse to
+    save the diverged weights and raise :class:`~keras_llm.errors.TrainingDiverged` with one
+    clear message; the last checkpoint written before the divergence stays the best one.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged_at = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_at = int(self.model.optimizer.iterations.numpy())
+            self.model.stop_training = True
+
+    def raise_if_diverged(self, checkpoint):
+        if self.diverged_at is not None:
+            kept = f"the last good checkpoint is {checkpoint}" if os.path.exists(checkpoint) else \
+                "no checkpoint was written before it"
+            raise TrainingDiverged(f"training diverged at step {self.diverged_at}: the loss became NaN or "
+                                   f"infinite; {kept}. Try a lower learning rate.")
+
+
+def _finite(value):
+    return value is None or math.isfinite(float(value))
+
+
+class FiniteModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` that never saves when the loss or the monitored value is NaN/infinite.
+
+    Keras saves the first epoch's model unconditionally under ``save_best_only`` (its "best"
+    starts as None), so an epoch cut short by divergence would otherwise overwrite the last
+    good checkpoint with NaN weights.
+    """
+
+    def _should_save_model(self, epoch, batch, logs, filepath):
+        logs = logs or {}
+        if not (_finite(logs.get("loss")) and _finite(logs.get(self.monitor))):
+            return False
+        return super()._should_save_model(epoch, batch, logs, filepath)

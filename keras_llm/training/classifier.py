@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
+from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 
@@ -124,16 +125,17 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         jit_compile=config.jit_compile,
     )
     logs = os.path.join(run_dir, "logs")
+    guard = DivergenceGuard()
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss",
-                                        save_best_only=True),
+        FiniteModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.TerminateOnNaN(),
+        guard,
         ConfusionMatrixCallback(valid_data, label_names, logs),
         keras.callbacks.TensorBoard(logs),
     ]
     history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    guard.raise_if_diverged(os.path.join(run_dir, "best.keras"))
     model.save(os.path.join(run_dir, "final.keras"))
     return history

@@ -13,7 +13,7 @@ import keras_hub
 
 from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
-from keras_llm.training.callbacks import TextSampleCallback
+from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 
 
@@ -109,15 +109,17 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     TensorBoard last so it sees what the others add to the logs) and saves ``final.keras``.
     """
     paths = run_paths(run_dir)
+    guard = DivergenceGuard()
     callbacks = [
         keras.callbacks.BackupAndRestore(paths["backup"]),
-        keras.callbacks.ModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True),
-        keras.callbacks.TerminateOnNaN(),
+        FiniteModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True),
+        guard,
         *extra_callbacks,
         keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
     ]
     epochs = -(-config.steps // config.eval_interval)
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
                         callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves
+    guard.raise_if_diverged(paths["best"])  # never save diverged weights as final.keras
     model.save(paths["final"])
     return history
