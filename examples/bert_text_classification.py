@@ -7,7 +7,9 @@ What it teaches:
    dropout + dense head on its pooled ``[CLS]`` output and is fine-tuned end to end.
 2. The familiar BERT fine-tuning set-up: 3 epochs, batch 16 (64 for evaluation), AdamW with
    learning rate 5e-5, weight decay 0.01, linear warm-up for 500 steps then linear decay,
-   gradients clipped to norm 1.0.
+   gradients clipped to norm 1.0. Sentences are cut at 64 word pieces, as in the
+   ``minilm-sentiment`` recipe: they average 17 (with [CLS]/[SEP]) and only 5 of the 3,000
+   are longer, while every batch is padded to the full length, so 128 would double the cost.
 3. Tokenization inside the tf.data graph (``WordPieceTokenizer.encode_batch``), so the same
    ops can later be exported with the model (``keras-llm export``).
 4. Honest evaluation: a fixed 10% test split (stratified, seed 20241124) that training never
@@ -87,7 +89,8 @@ def parse_args(argv):
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--warmup-steps", type=int, default=500)
     parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--max-length", type=int, default=128, help="tokens per sentence, with [CLS]/[SEP]")
+    parser.add_argument("--max-length", type=int, default=64,
+                        help="tokens per sentence, with [CLS]/[SEP] (default %(default)s, as minilm-sentiment)")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--no-jit", action="store_true", help="train without XLA")
     parser.add_argument("--quick", action="store_true",
