@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/gpt_precision_speed.py [--steps 100 --rounds 3]
 
 Both policies train the same configuration (vocab 65, 4 layers, 4 heads, 128 wide, context 64,
-batch 12) with the trainer's optimizer and loss, XLA on, on random token windows. Rounds alternate
+batch 12) with the trainer's optimizer and loss, XLA on (or off with --no-jit), on random token windows. Rounds alternate
 between the two policies in one process; the median ms/step over rounds is reported.
 """
 
@@ -21,12 +21,12 @@ from keras_llm.models import GPTConfig, build_gpt  # noqa: E402
 from keras_llm.training import make_adamw  # noqa: E402
 
 
-def make_model(policy):
+def make_model(policy, jit_compile):
     keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
     model = build_gpt(GPTConfig(vocab_size=65))
     model.compile(optimizer=make_adamw(model, 1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True)
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
     keras.config.set_dtype_policy("float32")
     return model
 
@@ -46,9 +46,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-jit", action="store_true", help="plain tf.function (oneDNN kernels) instead of XLA")
     args = parser.parse_args()
     data = dataset()
-    models = {policy: make_model(policy) for policy in ("float32", "mixed_bfloat16")}
+    models = {policy: make_model(policy, not args.no_jit) for policy in ("float32", "mixed_bfloat16")}
     for model in models.values():
         time_steps(model, data, 10)  # compile
     times = {policy: [] for policy in models}

@@ -66,7 +66,8 @@ def _context_length(model):
     raise UserInputError("this model has no position table; pass sequence_length to train_language_model")
 
 
-def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1, sequence_length=None):
+def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1, sequence_length=None,
+                         callbacks=None):
     """Fit ``model`` (token ids → logits) on windows of ``token_ids``.
 
     Args:
@@ -78,6 +79,8 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
         verbose: Keras verbosity (1 = progress bar).
         sequence_length: training window; defaults to the model's position table size
             (needed for models without one, such as RNNs).
+        callbacks: extra Keras callbacks (they run before TensorBoard, so what they add to
+            the logs is logged).
 
     Returns:
         the Keras ``History``.
@@ -95,7 +98,7 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
         jit_compile=_has_position_table(model) if config.jit_compile is None else config.jit_compile,
     )
-    extra = []
+    extra = list(callbacks or [])
     if sample_fn is not None:
         extra.append(TextSampleCallback(sample_fn, run_paths(run_dir)["logs"], config.eval_interval,
                                         verbose=bool(verbose)))

@@ -26,7 +26,6 @@ What is shared, and how:
 
 import dataclasses
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -252,40 +251,19 @@ class EvaluationClock(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.start)
 
 
-def _trainer_takes_callbacks():
-    return "callbacks" in inspect.signature(train_language_model).parameters
-
-
 def train_neural(model, token_stream, run_dir, config, sequence_length, seconds=None, verbose=0):
     """``train_language_model`` plus a per-evaluation clock and an optional time limit.
-
-    The trainer does not take extra callbacks (yet), so when it does not, the two callbacks
-    are driven from its ``sample_fn`` hook, which runs at every evaluation; the time limit is
-    then checked at evaluations only, not after every step.
 
     Returns:
         ``(history, clock, time_limit or None, wall seconds)``.
     """
     clock = EvaluationClock()
     limit = TimeLimit(seconds) if seconds else None
-    callbacks = [clock] + ([limit] if limit else [])
     shutil.rmtree(run_dir, ignore_errors=True)  # a stale backup would make the trainer resume
     started = time.perf_counter()
-    if _trainer_takes_callbacks():
-        history = train_language_model(model, token_stream, run_dir, config, verbose=verbose,
-                                       sequence_length=sequence_length, callbacks=callbacks)
-    else:
-        for callback in callbacks:
-            callback.set_model(model)
-            callback.on_train_begin()
-
-        def at_evaluation():
-            for callback in callbacks:
-                callback.on_epoch_end(len(clock.steps))
-            return f"(compare: evaluation at step {clock.steps[-1]}, {clock.seconds[-1]:.1f}s)"
-
-        history = train_language_model(model, token_stream, run_dir, config, sample_fn=at_evaluation,
-                                       verbose=verbose, sequence_length=sequence_length)
+    history = train_language_model(model, token_stream, run_dir, config, verbose=verbose,
+                                   sequence_length=sequence_length,
+                                   callbacks=[clock] + ([limit] if limit else []))
     return history, clock, limit, time.perf_counter() - started
 
 
@@ -457,8 +435,7 @@ def compare_language_models(corpus, tokenizer="char", models=MODELS, params=None
         "jit_compile": "auto (GPT yes, RNNs no)" if jit_compile is None else jit_compile,
         "ngram_order": ngram_order if "ngram" in names else None, "bpe_vocab_size":
             bpe_vocab_size if tokenizer == "bpe" else None, "prompt": prompt, "sample_tokens": sample_tokens,
-        "temperature": temperature, "trainer_callbacks": "callbacks=" if _trainer_takes_callbacks() else
-            "sample_fn hook", "machine": f"{platform.machine()}, {os.cpu_count()} CPUs visible",
+        "temperature": temperature, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs visible",
         "versions": f"tensorflow {_version('tensorflow')}, keras {keras.__version__}",
         "command": command_line(corpus, tokenizer, names, params, steps, minutes, out_dir, sequence_length,
                                 batch_size, seed, ngram_order, eval_interval, eval_batches, jit_compile,
