@@ -78,7 +78,8 @@ def ours_ids_runner(generator, prompts, use_cache):
 
     def run(batch):
         if batch not in prepared:
-            prepared[batch] = generator.prepare_prompts(tf.constant(prompts[:batch]))
+            # bucket=32 as generate() does: the prompt width (16 -> 32) sizes the cache with the new tokens.
+            prepared[batch] = generator.prepare_prompts(tf.constant(prompts[:batch]), bucket=32)
         prompt_ids, lengths = prepared[batch]
         new_ids, new_lengths = generator.decode_ids(prompt_ids, lengths, NEW_TOKENS, temperature=0.0,
                                                     use_cache=use_cache, jit_compile=True)

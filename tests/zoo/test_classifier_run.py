@@ -19,7 +19,8 @@ def classifier_run(sentiment_csv, tmp_path_factory):
     _, history = train_classifier_run(
         "bert-classifier", run_dir=str(run_dir), train_file=str(sentiment_csv), text_column="review",
         label_column="sentiment", training_overrides=dict(epochs=8, batch_size=8, learning_rate=2e-3,
-                                                          warmup_steps=4, max_length=12, patience=8),
+                                                          warmup_steps=4, max_length=12, patience=8,
+                                                          jit_compile=False),  # tiny: compiling costs more
         verbose=0, log=lambda message: None)
     return run_dir, history
 
@@ -39,7 +40,8 @@ def test_training_learns_and_logs(classifier_run):
 
 def test_classify_cli(classifier_run, capsys):
     run_dir, _ = classifier_run
-    assert main(["classify", str(run_dir), "--text", "a wonderful film", "--text", "an awful film"]) == 0
+    assert main(["classify", str(run_dir), "--text", "i loved this wonderful film", "--text",
+                 "i hated this awful film"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
 

@@ -32,7 +32,7 @@ def test_pretrain_then_fine_tune(tmp_path, sentiment_csv):
     run_dir, history = train_mlm_run(
         run_dir=str(tmp_path / "mlm"), corpus=str(corpus),
         training_overrides=dict(steps=60, eval_interval=30, eval_batches=2, batch_size=16, warmup_steps=5,
-                                learning_rate=3e-3),
+                                learning_rate=3e-3, jit_compile=False),
         verbose=0, log=lambda message: None)
     losses = history.history["val_loss"]
     assert losses[-1] < losses[0] and np.isfinite(history.history["val_perplexity"][-1])
@@ -41,5 +41,6 @@ def test_pretrain_then_fine_tune(tmp_path, sentiment_csv):
     _, fine_tuned = train_classifier_run(
         "bert-classifier", run_dir=str(tmp_path / "clf"), train_file=str(sentiment_csv), text_column="review",
         label_column="sentiment", init_from=run_dir,
-        training_overrides=dict(epochs=1, batch_size=8, max_length=12), verbose=0, log=lambda message: None)
+        training_overrides=dict(epochs=1, batch_size=8, max_length=12, jit_compile=False), verbose=0,
+        log=lambda message: None)
     assert "val_accuracy" in fine_tuned.history
