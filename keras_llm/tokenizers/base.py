@@ -74,16 +74,25 @@ class Tokenizer(tf.Module):
             ``tf.string`` ``(batch,)`` (a scalar for a single sequence). The bytes are
             what the ids spell; byte-level ids cut mid-character may give invalid UTF-8.
         """
+        ids, single = self._id_batch(ids)
+        text = tf.strings.reduce_join(self._id_to_bytes.lookup(ids), axis=-1)
+        return text[0] if single else text
+
+    @staticmethod
+    def _id_batch(ids):
+        """Any accepted form of ids → ``(int64 RaggedTensor (batch, None), was_one_sequence)``."""
         if isinstance(ids, (list, tuple)):
             ids = tf.ragged.constant(ids, dtype=tf.int64)
         elif not isinstance(ids, tf.RaggedTensor):
             ids = tf.convert_to_tensor(ids)
-        if ids.shape.rank == 1:
-            return self.detokenize(ids[tf.newaxis])[0]
+        single = ids.shape.rank == 1
+        if single:
+            ids = ids[tf.newaxis]
         if ids.shape.rank != 2:
             raise UserInputError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
-        pieces = self._id_to_bytes.lookup(tf.cast(ids, tf.int64))
-        return tf.strings.reduce_join(pieces, axis=-1)
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        return tf.cast(ids, tf.int64), single
 
     def encode(self, text):
         """Python convenience: one str → list of int ids (eager).

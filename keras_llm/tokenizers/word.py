@@ -149,17 +149,7 @@ class WordTokenizer(Tokenizer):
         Returns:
             ``tf.string`` ``(batch,)`` (a scalar for a single sequence).
         """
-        if isinstance(ids, (list, tuple)):
-            ids = tf.ragged.constant(ids, dtype=tf.int64)
-        elif not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        if ids.shape.rank == 1:
-            return self.detokenize(ids[tf.newaxis])[0]
-        if ids.shape.rank != 2:
-            raise UserInputError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        ids = tf.cast(ids, tf.int64)
+        ids, single = self._id_batch(ids)
         ids = tf.ragged.boolean_mask(ids, (ids >= 0) & (ids < len(self._vocabulary)))
         flat = ids.flat_values
         pieces = self._id_to_bytes.lookup(flat)
@@ -168,7 +158,8 @@ class WordTokenizer(Tokenizer):
         glue_after_previous = tf.gather(self._glue_right, tf.roll(flat, 1, axis=0))
         space = ~first & ~glue_after_previous & ~tf.gather(self._glue_left, flat)
         joined = tf.strings.join([tf.where(space, " ", ""), pieces])
-        return tf.strings.reduce_join(ids.with_flat_values(joined), axis=-1)
+        text = tf.strings.reduce_join(ids.with_flat_values(joined), axis=-1)
+        return text[0] if single else text
 
     def get_config(self):
         """JSON-able config; ``WordTokenizer(**config)`` rebuilds the tokenizer."""

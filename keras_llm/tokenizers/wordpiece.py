@@ -309,17 +309,7 @@ class WordPieceTokenizer(Tokenizer):
         Returns:
             ``tf.string`` ``(batch,)`` (a scalar for a single sequence).
         """
-        if isinstance(ids, (list, tuple)):
-            ids = tf.ragged.constant(ids, dtype=tf.int64)
-        elif not isinstance(ids, tf.RaggedTensor):
-            ids = tf.convert_to_tensor(ids)
-        if ids.shape.rank == 1:
-            return self.detokenize(ids[tf.newaxis])[0]
-        if ids.shape.rank != 2:
-            raise UserInputError(f"detokenize expects ids of shape (batch, len); got {ids.shape}")
-        if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(ids)
-        ids = tf.cast(ids, tf.int64)
+        ids, single = self._id_batch(ids)
         keep = (ids >= 0) & (ids < self.vocab_size)
         for token in (CLS, SEP, PAD):
             if token in self._ids:
@@ -332,8 +322,8 @@ class WordPieceTokenizer(Tokenizer):
         after_cjk = tf.concat([[False], cjk[:-1]], axis=0)
         glued = continuation | (cjk & after_cjk)
         flat = tf.where(glued, flat, tf.strings.join([" ", flat]))
-        text = tf.strings.reduce_join(tokens.with_flat_values(flat), axis=-1)
-        return tf.strings.regex_replace(text, "^ ", "")
+        text = tf.strings.regex_replace(tf.strings.reduce_join(tokens.with_flat_values(flat), axis=-1), "^ ", "")
+        return text[0] if single else text
 
     def get_config(self):
         """JSON-able config; with ``vocab.txt`` it rebuilds the tokenizer."""

@@ -16,7 +16,11 @@ from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 
 @dataclasses.dataclass
 class ClassifierTrainingConfig:
-    """How to fine-tune; defaults are the usual BERT fine-tuning set-up."""
+    """How to fine-tune; defaults are the usual BERT fine-tuning set-up.
+
+    ``warmup_steps`` is capped at half of the run's total steps, so a short run (a small dataset
+    with the familiar 500 warm-up steps) still spends its second half decaying.
+    """
 
     epochs: int = 3
     batch_size: int = 16
