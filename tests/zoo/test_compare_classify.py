@@ -109,3 +109,17 @@ def test_model_names_are_checked():
     assert parse_classifier_models("BOW, gru,bow") == ("bow", "gru")
     with pytest.raises(UserInputError, match="no models"):
         parse_classifier_models(" , ")
+
+
+def test_word_ids_pad_with_zero_and_survive_unicode_whitespace():
+    from keras_llm.tokenizers import WordTokenizer
+    from keras_llm.zoo.compare_classify import _single_spaced, word_ids
+
+    texts = ["good good film\x85 film", "bad\u2028bad film"]
+    tokenizer = WordTokenizer.train("\n".join(_single_spaced(texts)), min_frequency=2, lowercase=True)
+    ids = word_ids(tokenizer, texts + ["unseen"], 4)
+    assert ids.shape == (3, 4) and ids.dtype == np.int32
+    assert ids[2].tolist() == [1, 0, 0, 0]  # [UNK] is 1 after the shift; 0 is padding only
+    shifted = {word: index + 1 for index, word in enumerate(tokenizer.vocabulary)}
+    assert ids[0].tolist() == [shifted["good"], shifted["good"], shifted["film"], shifted["film"]]
+    assert ids[1].tolist() == [shifted["bad"], shifted["bad"], shifted["film"], 0]
