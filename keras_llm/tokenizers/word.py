@@ -13,8 +13,10 @@ NEWLINE = "\n"
 # RE2 syntax. \w and \s are ASCII-only in RE2, hence the Unicode classes. A word is a run of
 # letters, digits, combining marks and "_", with apostrophes allowed inside ("don't", "o'er").
 _WORD = r"[\pL\pN\pM_]+(?:'[\pL\pN\pM_]+)*"
-_PUNCTUATION = r"[^\pL\pN\pM_\s\p{Z}]"  # any other single non-space character
-_SPLIT = rf"\s|\p{{Z}}|{_WORD}|{_PUNCTUATION}"  # leftmost-first: a word wins over its apostrophe
+# Python's str.isspace() set: RE2's \s and \p{Z} plus \v, \x1c-\x1f and U+0085 (NEL).
+_SPACE = r"\s\p{Z}\x{0B}\x{1C}-\x{1F}\x{85}"
+_PUNCTUATION = rf"[^\pL\pN\pM_{_SPACE}]"  # any other single non-space character
+_SPLIT = rf"[{_SPACE}]|{_WORD}|{_PUNCTUATION}"  # leftmost-first: a word wins over its apostrophe
 _KEEP = rf"\n|{_WORD}|{_PUNCTUATION}"  # every match except whitespace other than "\n"
 _OPENING = ("(", "[", "{")
 

@@ -132,21 +132,15 @@ def run_bert(train, valid, num_classes, label_names, settings, verbose):
                    "epochs_run": len(history.history.get("loss", []))}
 
 
-def _single_spaced(texts):
-    # WordTokenizer's pre-tokenizer keeps some characters Python calls whitespace (U+0085) as
-    # tokens, which its vocabulary check then rejects; all whitespace only separates words here.
-    return [" ".join(text.split()) for text in texts]
-
-
 def word_ids(tokenizer, texts, max_length):
     """int32 ``(batch, max_length)``: word ids + 1 (so 0 is padding), truncated and zero-padded."""
-    ids = tokenizer.tokenize(tf.constant(_single_spaced(texts), tf.string))[:, :max_length] + 1
+    ids = tokenizer.tokenize(tf.constant(list(texts), tf.string))[:, :max_length] + 1
     return ids.to_tensor(0, shape=[None, max_length]).numpy().astype(np.int32)
 
 
 def run_rnn(name, train, valid, num_classes, settings, verbose):
     """``bilstm`` or ``gru`` over word ids; returns ``(model, metrics)``."""
-    tokenizer = WordTokenizer.train("\n".join(_single_spaced(train[0])), min_frequency=2, lowercase=True)
+    tokenizer = WordTokenizer.train("\n".join(train[0]), min_frequency=2, lowercase=True)
     x_train = word_ids(tokenizer, train[0], settings["max_length"])
     x_valid = word_ids(tokenizer, valid[0], settings["max_length"])
     cell, bidirectional = ("lstm", True) if name == "bilstm" else ("gru", False)

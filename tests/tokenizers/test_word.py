@@ -126,3 +126,12 @@ def test_bad_input_raises_value_error(tmp_path):
         WordTokenizer(["[UNK]", "a b"])
     with pytest.raises(ValueError, match="tokenizer.json"):
         load_tokenizer(tmp_path)
+
+
+def test_every_python_whitespace_only_separates():
+    # U+0085 (NEL) occurs in real data (UCI sentiment sentences); it must not become a token.
+    spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != "\n")
+    text = f"alpha{spaces}beta alpha beta"
+    tok = WordTokenizer.train(text, min_frequency=1)
+    assert sorted(tok.vocabulary) == sorted(["[UNK]", "alpha", "beta"])
+    assert tok.decode(tok.encode(text)) == "alpha beta alpha beta"

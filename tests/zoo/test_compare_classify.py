@@ -113,10 +113,10 @@ def test_model_names_are_checked():
 
 def test_word_ids_pad_with_zero_and_survive_unicode_whitespace():
     from keras_llm.tokenizers import WordTokenizer
-    from keras_llm.zoo.compare_classify import _single_spaced, word_ids
+    from keras_llm.zoo.compare_classify import word_ids
 
     texts = ["good good film\x85 film", "bad\u2028bad film"]
-    tokenizer = WordTokenizer.train("\n".join(_single_spaced(texts)), min_frequency=2, lowercase=True)
+    tokenizer = WordTokenizer.train("\n".join(texts), min_frequency=2, lowercase=True)
     ids = word_ids(tokenizer, texts + ["unseen"], 4)
     assert ids.shape == (3, 4) and ids.dtype == np.int32
     assert ids[2].tolist() == [1, 0, 0, 0]  # [UNK] is 1 after the shift; 0 is padding only
