@@ -1,13 +1,13 @@
 """BERT-style encoder (Devlin et al., 2019) built with the Functional API."""
 
 import dataclasses
-import json
 
 import keras
 from keras import ops
 
 from keras_llm.errors import UserInputError
 from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
+from keras_llm.models.config import ConfigMixin
 
 # Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them.
 TOKEN_EMBEDDING = "token_embedding"
@@ -19,7 +19,7 @@ POOLER = "pooler"
 
 
 @dataclasses.dataclass
-class BertConfig:
+class BertConfig(ConfigMixin):
     """Hyper-parameters of a BERT encoder (names follow Hugging Face's ``config.json`` loosely).
 
     Args:
@@ -58,14 +58,6 @@ class BertConfig:
                 f"BertConfig.num_heads={self.num_heads} must divide hidden_dim={self.hidden_dim}")
         if not 0.0 <= self.dropout < 1.0:
             raise UserInputError(f"BertConfig.dropout must be in [0, 1); got {self.dropout}")
-
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def bert_inputs():

@@ -1,12 +1,12 @@
 """GPT-style decoder-only language model built with the Functional API."""
 
 import dataclasses
-import json
 
 import keras
 
 from keras_llm.errors import UserInputError
 from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerDecoderBlock
+from keras_llm.models.config import ConfigMixin
 
 # Layer names are a contract: keras_llm.generation finds the pieces of a (re)loaded
 # GPT by these names to run them with a key/value cache.
@@ -18,7 +18,7 @@ LM_HEAD = "lm_head"
 
 
 @dataclasses.dataclass
-class GPTConfig:
+class GPTConfig(ConfigMixin):
     """Hyper-parameters of a GPT.
 
     Args:
@@ -58,14 +58,6 @@ class GPTConfig:
     @property
     def head_dim(self):
         return self.hidden_dim // self.num_heads
-
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def build_gpt(config, name="gpt"):

@@ -8,13 +8,13 @@ outputs (the tests check this to 1e-5).
 """
 
 import dataclasses
-import json
 
 import keras
 from keras import ops
 
 from keras_llm.errors import UserInputError
 from keras_llm.layers import GRUCell, LSTMCell, ReversibleEmbedding, SimpleRNNCell
+from keras_llm.models.config import ConfigMixin
 
 # Layer names are a contract: rnn_lm_step finds the pieces of a (re)loaded LM by these names.
 TOKEN_EMBEDDING = "token_embedding"
@@ -51,7 +51,7 @@ def recurrent_layer(cell, units, use_builtin=True, return_sequences=True, name=N
 
 
 @dataclasses.dataclass
-class RNNConfig:
+class RNNConfig(ConfigMixin):
     """Hyper-parameters of a recurrent language model.
 
     Args:
@@ -81,14 +81,6 @@ class RNNConfig:
         if self.tie_weights and self.units != self.embedding_dim:
             raise UserInputError(f"RNNConfig: tie_weights needs units == embedding_dim; "
                                  f"got {self.units} and {self.embedding_dim}")
-
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def build_rnn_lm(config, name="rnn_lm", **kwargs):

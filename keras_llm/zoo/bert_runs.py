@@ -17,11 +17,11 @@ from keras_llm.embeddings import resolve_model_directory
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
-from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
+from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-classifier"
 
@@ -137,11 +137,4 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
 
 def load_classifier_run(run_dir, which="best"):
     """``(model, tokenizer, run_info)`` of a trained classifier run."""
-    run_info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    model_path = os.path.join(run_dir, f"{which}.keras")
-    if not os.path.isfile(model_path):
-        model_path = os.path.join(run_dir, "final.keras")
-    if not os.path.isfile(model_path):
-        raise UserInputError(f"{run_dir} has no trained model yet")
-    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
-    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), run_info
+    return load_trained_run(run_dir, MODEL_KIND, which)

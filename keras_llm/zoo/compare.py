@@ -45,6 +45,7 @@ from keras_llm.models.rnn import rnn_lm_initial_state, rnn_lm_step
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, WordTokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.training.callbacks import TimeLimit
+from keras_llm.zoo.checks import parse_model_names, positive_int
 
 NEURAL_MODELS = ("gpt", "lstm", "gru")
 MODELS = NEURAL_MODELS + ("ngram",)
@@ -79,21 +80,8 @@ class ModelResult:
 
 # ---------------------------------------------------------------------------------------- input checks
 def parse_models(models):
-    """``"gpt,lstm"`` or a sequence of names → a tuple of known, distinct model names."""
-    names = models.split(",") if isinstance(models, str) else list(models)
-    names = [str(name).strip().lower() for name in names if str(name).strip()]
-    if not names:
-        raise UserInputError(f"no models given; choose from {','.join(MODELS)}")
-    unknown = [name for name in names if name not in MODELS]
-    if unknown:
-        raise UserInputError(f"unknown model {unknown[0]!r}; choose from {','.join(MODELS)}")
-    return tuple(dict.fromkeys(names))
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise UserInputError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+    """``"a,b"`` or a sequence of names → a tuple of distinct names from ``MODELS``."""
+    return parse_model_names(models, MODELS)
 
 
 def _check_budget(steps, minutes):
@@ -103,7 +91,7 @@ def _check_budget(steps, minutes):
         if not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
             raise UserInputError(f"minutes must be a positive number; got {minutes!r}")
         return None, float(minutes)
-    return _positive_int("steps", 2000 if steps is None else steps), None
+    return positive_int("steps", 2000 if steps is None else steps), None
 
 
 # ---------------------------------------------------------------------------------------- tokens
@@ -377,13 +365,13 @@ def compare_language_models(corpus, tokenizer="char", models=MODELS, params=None
     if tokenizer not in TOKENIZERS:
         raise UserInputError(f"unknown tokenizer {tokenizer!r}; choose from {', '.join(TOKENIZERS)}")
     steps, minutes = _check_budget(steps, minutes)
-    params = None if params is None else _positive_int("params", params)
-    sequence_length = _positive_int("sequence length", sequence_length)
-    batch_size = _positive_int("batch size", batch_size)
-    eval_batches = _positive_int("eval batches", eval_batches)
-    sample_tokens = _positive_int("sample tokens", sample_tokens)
-    ngram_order = _positive_int("n-gram order", DEFAULT_NGRAM_ORDER[tokenizer] if ngram_order is None else ngram_order)
-    eval_interval = _positive_int("eval interval", eval_interval or (max(1, steps // 10) if steps else 100))
+    params = None if params is None else positive_int("params", params)
+    sequence_length = positive_int("sequence length", sequence_length)
+    batch_size = positive_int("batch size", batch_size)
+    eval_batches = positive_int("eval batches", eval_batches)
+    sample_tokens = positive_int("sample tokens", sample_tokens)
+    ngram_order = positive_int("n-gram order", DEFAULT_NGRAM_ORDER[tokenizer] if ngram_order is None else ngram_order)
+    eval_interval = positive_int("eval interval", eval_interval or (max(1, steps // 10) if steps else 100))
 
     text = read_text(corpus)
     tok, train_ids, valid_ids = split_and_tokenize(text, tokenizer, bpe_vocab_size)

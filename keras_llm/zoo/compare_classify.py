@@ -40,6 +40,7 @@ from keras_llm.tokenizers import WordPieceTokenizer, WordTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.zoo.bert_runs import evaluate_classifier
+from keras_llm.zoo.checks import parse_model_names, positive_int
 
 MODELS = ("bert", "bilstm", "gru", "bow")
 DESCRIPTIONS = {
@@ -57,21 +58,8 @@ BOW_MAX_TOKENS = 20000
 
 
 def parse_classifier_models(models):
-    """``"bert,gru"`` or a sequence of names → a tuple of known, distinct model names."""
-    names = models.split(",") if isinstance(models, str) else list(models)
-    names = [str(name).strip().lower() for name in names if str(name).strip()]
-    if not names:
-        raise UserInputError(f"no models given; choose from {','.join(MODELS)}")
-    unknown = [name for name in names if name not in MODELS]
-    if unknown:
-        raise UserInputError(f"unknown model {unknown[0]!r}; choose from {','.join(MODELS)}")
-    return tuple(dict.fromkeys(names))
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise UserInputError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+    """``"a,b"`` or a sequence of names → a tuple of distinct names from ``MODELS``."""
+    return parse_model_names(models, MODELS)
 
 
 def load_split(train_path, valid_path, text_column, label_column, seed):
@@ -203,10 +191,10 @@ def compare_classifiers(train_path, out_dir, valid_path=None, text_column="text"
     names = parse_classifier_models(models)
     settings = {"train": os.fspath(train_path), "valid": os.fspath(valid_path) if valid_path else None,
                 "text_column": text_column, "label_column": label_column, "models": list(names),
-                "epochs": _positive_int("epochs", epochs), "max_length": _positive_int("max-length", max_length),
-                "seed": int(seed), "hidden_dim": _positive_int("hidden-dim", hidden_dim),
-                "bert_layers": _positive_int("bert-layers", bert_layers),
-                "bert_vocab_size": _positive_int("bert-vocab-size", bert_vocab_size),
+                "epochs": positive_int("epochs", epochs), "max_length": positive_int("max-length", max_length),
+                "seed": int(seed), "hidden_dim": positive_int("hidden-dim", hidden_dim),
+                "bert_layers": positive_int("bert-layers", bert_layers),
+                "bert_vocab_size": positive_int("bert-vocab-size", bert_vocab_size),
                 "jit_compile": bool(jit_compile), "batch_size": BATCH_SIZE, "patience": PATIENCE}
     train, valid, label_names = load_split(train_path, valid_path, text_column, label_column, settings["seed"])
     settings.update(labels=label_names, train_examples=len(train[0]), valid_examples=len(valid[0]))

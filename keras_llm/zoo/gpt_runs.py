@@ -18,7 +18,7 @@ from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 
 def _corpus_path(recipe, corpus):
@@ -84,11 +84,4 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
 
 def load_gpt_run(run_dir, which="best"):
     """``(model, tokenizer, run_info)`` of a trained run; ``which`` is "best" or "final"."""
-    run_info = read_run_info(run_dir, expected_model="gpt")
-    path = os.path.join(run_dir, f"{which}.keras")
-    if not os.path.isfile(path):
-        path = os.path.join(run_dir, "final.keras")
-    if not os.path.isfile(path):
-        raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
-    model = keras.models.load_model(path, safe_mode=True, compile=False)
-    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), run_info
+    return load_trained_run(run_dir, "gpt", which)

@@ -11,7 +11,7 @@ from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig
 from keras_llm.training.masked_lm import train_masked_lm
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-mlm"
 
@@ -51,9 +51,5 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
 
 def load_mlm_backbone(run_dir):
     """``(backbone, tokenizer)`` from a pretrained masked-LM run (for fine-tuning)."""
-    info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    path = os.path.join(run_dir, "best.keras")
-    model = keras.models.load_model(path if os.path.isfile(path) else os.path.join(run_dir, "final.keras"),
-                                    safe_mode=True, compile=False)
-    config = BertConfig.from_dict(info["model_config"])
-    return backbone_from_masked_lm(model, config), load_tokenizer(os.path.join(run_dir, "tokenizer"))
+    model, tokenizer, info = load_trained_run(run_dir, MODEL_KIND)
+    return backbone_from_masked_lm(model, BertConfig.from_dict(info["model_config"])), tokenizer

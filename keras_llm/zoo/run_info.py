@@ -3,7 +3,10 @@
 import json
 import os
 
+import keras
+
 from keras_llm.errors import UserInputError
+from keras_llm.tokenizers import load_tokenizer
 
 RUN_FILE = "run.json"
 
@@ -24,3 +27,15 @@ def write_run_info(run_dir, info):
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as handle:
         json.dump(info, handle, indent=2)
+
+
+def load_trained_run(run_dir, expected_model, which="best"):
+    """``(model, tokenizer, run_info)``: ``<which>.keras`` (else ``final.keras``) and ``tokenizer/``."""
+    info = read_run_info(run_dir, expected_model=expected_model)
+    path = os.path.join(run_dir, f"{which}.keras")
+    if not os.path.isfile(path):
+        path = os.path.join(run_dir, "final.keras")
+    if not os.path.isfile(path):
+        raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
+    model = keras.models.load_model(path, safe_mode=True, compile=False)
+    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), info
