@@ -5,9 +5,8 @@ import dataclasses
 import keras
 from keras import ops
 
-from keras_llm.errors import UserInputError
 from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
-from keras_llm.models.config import ConfigMixin
+from keras_llm.models.config import ConfigMixin, check_transformer_config
 
 # Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them.
 TOKEN_EMBEDDING = "token_embedding"
@@ -47,17 +46,8 @@ class BertConfig(ConfigMixin):
     activation: str = "gelu"
 
     def __post_init__(self):
-        if self.intermediate_dim is None:
-            self.intermediate_dim = 4 * self.hidden_dim
-        for name in ("vocab_size", "hidden_dim", "num_layers", "num_heads", "intermediate_dim", "max_length",
-                     "type_vocab_size"):
-            if int(getattr(self, name)) <= 0:
-                raise UserInputError(f"BertConfig.{name} must be a positive integer; got {getattr(self, name)}")
-        if self.hidden_dim % self.num_heads:
-            raise UserInputError(
-                f"BertConfig.num_heads={self.num_heads} must divide hidden_dim={self.hidden_dim}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserInputError(f"BertConfig.dropout must be in [0, 1); got {self.dropout}")
+        check_transformer_config(self, ("vocab_size", "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
+                                        "max_length", "type_vocab_size"))
 
 
 def bert_inputs():

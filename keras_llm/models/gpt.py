@@ -4,9 +4,8 @@ import dataclasses
 
 import keras
 
-from keras_llm.errors import UserInputError
 from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerDecoderBlock
-from keras_llm.models.config import ConfigMixin
+from keras_llm.models.config import ConfigMixin, check_transformer_config
 
 # Layer names are a contract: keras_llm.generation finds the pieces of a (re)loaded
 # GPT by these names to run them with a key/value cache.
@@ -44,16 +43,8 @@ class GPTConfig(ConfigMixin):
     layer_norm_epsilon: float = 1e-5
 
     def __post_init__(self):
-        if self.intermediate_dim is None:
-            self.intermediate_dim = 4 * self.hidden_dim
-        for name in ("vocab_size", "max_length", "num_layers", "num_heads", "hidden_dim", "intermediate_dim"):
-            if int(getattr(self, name)) <= 0:
-                raise UserInputError(f"GPTConfig.{name} must be a positive integer; got {getattr(self, name)}")
-        if self.hidden_dim % self.num_heads:
-            raise UserInputError(
-                f"GPTConfig.num_heads={self.num_heads} must divide hidden_dim={self.hidden_dim}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserInputError(f"GPTConfig.dropout must be in [0, 1); got {self.dropout}")
+        check_transformer_config(
+            self, ("vocab_size", "max_length", "num_layers", "num_heads", "hidden_dim", "intermediate_dim"))
 
     @property
     def head_dim(self):

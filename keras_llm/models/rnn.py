@@ -12,6 +12,7 @@ import dataclasses
 import keras
 from keras import ops
 
+from keras_llm.checks import dropout_rate, positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.layers import GRUCell, LSTMCell, ReversibleEmbedding, SimpleRNNCell
 from keras_llm.models.config import ConfigMixin
@@ -32,10 +33,8 @@ def _check_common(owner, cell, num_layers, units, embedding_dim, dropout, vocab_
         raise UserInputError(f"{owner}: unknown cell {cell!r}; expected one of {', '.join(CELLS)}")
     for name, value in (("vocab_size", vocab_size), ("num_layers", num_layers), ("units", units),
                         ("embedding_dim", embedding_dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserInputError(f"{owner}: {name} must be a positive integer; got {value!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise UserInputError(f"{owner}: dropout must be in [0, 1); got {dropout}")
+        positive_int(f"{owner}: {name}", value)
+    dropout_rate(f"{owner}: dropout", dropout)
 
 
 def recurrent_layer(cell, units, use_builtin=True, return_sequences=True, name=None):

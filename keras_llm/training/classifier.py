@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint
 from keras_llm.training.metrics import SparseMacroF1
@@ -35,8 +36,7 @@ class ClassifierTrainingConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
-            if int(getattr(self, name)) <= 0:
-                raise UserInputError(f"{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
+            positive_int(name.replace("_", "-"), getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
 

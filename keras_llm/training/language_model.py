@@ -11,6 +11,7 @@ import os
 import keras
 import keras_hub
 
+from keras_llm.checks import positive_int
 from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TextSampleCallback
@@ -39,8 +40,7 @@ class TrainingConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches"):
-            if int(getattr(self, name)) <= 0:
-                raise UserInputError(f"{name.replace('_', '-')} must be a positive integer; got {getattr(self, name)}")
+            positive_int(name.replace("_", "-"), getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)

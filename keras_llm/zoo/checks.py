@@ -1,7 +1,6 @@
 """Argument checks shared by the zoo's entry points (one-line UserInputError on bad values)."""
 
-import numpy as np
-
+from keras_llm.checks import positive_int  # noqa: F401  (re-exported for the zoo)
 from keras_llm.errors import UserInputError
 
 
@@ -15,10 +14,3 @@ def parse_model_names(models, known):
     if unknown:
         raise UserInputError(f"unknown model {unknown[0]!r}; choose from {','.join(known)}")
     return tuple(dict.fromkeys(names))
-
-
-def positive_int(name, value):
-    """``value`` as an int, if it is a positive integer (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise UserInputError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)

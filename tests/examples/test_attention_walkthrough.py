@@ -1,21 +1,11 @@
 """The attention walkthrough example runs end to end, prints its tables and saves a PNG."""
 
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "attention_walkthrough.py"
-
-
-def _load_script():
-    # examples/ is not a package, so load the script from its path.
-    spec = importlib.util.spec_from_file_location("attention_walkthrough", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.examples import load_example
 
 
 def test_walkthrough_prints_tables_and_saves_heatmap(tmp_path, capsys):
-    walkthrough = _load_script()
+    walkthrough = load_example("attention_walkthrough")
     png = tmp_path / "heads.png"
 
     assert walkthrough.main(["--output", str(png)])
@@ -31,7 +21,7 @@ def test_walkthrough_prints_tables_and_saves_heatmap(tmp_path, capsys):
 
 
 def test_walkthrough_is_deterministic(tmp_path, capsys):
-    walkthrough = _load_script()
+    walkthrough = load_example("attention_walkthrough")
     walkthrough.main(["--output", str(tmp_path / "a.png")])
     first = capsys.readouterr().out
     walkthrough.main(["--output", str(tmp_path / "b.png")])

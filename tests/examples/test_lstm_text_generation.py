@@ -1,28 +1,17 @@
 """The LSTM text-generation example trains, validates and writes greedy and sampled text."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from keras_llm.errors import UserInputError
-
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "lstm_text_generation.py"
-
-
-def _load_script():
-    # examples/ is not a package, so load the script from its path.
-    spec = importlib.util.spec_from_file_location("lstm_text_generation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.examples import load_example
 
 
 @pytest.fixture(scope="module")
 def quick_run():
-    example = _load_script()
+    example = load_example("lstm_text_generation")
     return example, example.main(["--quick", "--verbose", "0"])
 
 
@@ -52,6 +41,6 @@ def test_generate_text_greedy_is_deterministic_and_sampling_follows_the_rng(quic
 
 
 def test_bad_flag_values_are_user_errors():
-    example = _load_script()
+    example = load_example("lstm_text_generation")
     with pytest.raises(UserInputError, match="steps"):
         example.main(["--quick", "--steps", "0"])
