@@ -1,6 +1,7 @@
 """The ``keras-llm`` command: train, generate, export, zoo."""
 
 import argparse
+import importlib
 import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
@@ -115,13 +116,34 @@ def _parser():
     compare.add_argument("--no-jit", action="store_true", help="no XLA (faster start for tiny runs)")
 
     commands.add_parser("zoo", help="list the recipes")
+    for module in _task_modules():
+        module.add_train_arguments(train)
+        _TASK_HANDLERS.update(module.add_commands(commands))
     return parser
+
+
+# Tasks that bring their own recipes and commands (translation, tagging). Each module defines
+# RECIPE_KINDS (the `model:` values of the recipes it trains), add_train_arguments(train_parser),
+# add_commands(subparsers) -> {command: handler}, train(args) and export(args, run_info).
+TASK_MODULES = ("keras_llm.zoo.translator_cli", "keras_llm.zoo.tagger_cli")
+_TASK_HANDLERS = {}
+
+
+def _task_modules():
+    return [importlib.import_module(name) for name in TASK_MODULES]
+
+
+def _task_module_for(kind):
+    return next((module for module in _task_modules() if kind in module.RECIPE_KINDS), None)
 
 
 def _train(args):
     from keras_llm.zoo import load_recipe
 
     kind = load_recipe(args.recipe).get("model")
+    task = _task_module_for(kind)
+    if task is not None:
+        return task.train(args)
     if kind == "bert-classifier":
         return _train_classifier(args)
     if kind == "bert-mlm":
@@ -219,7 +241,11 @@ def _embed(args):
 def _export(args):
     from keras_llm.zoo.run_info import read_run_info
 
-    if read_run_info(args.run_dir).get("model") == "bert-classifier":
+    run_info = read_run_info(args.run_dir)
+    task = _task_module_for(run_info.get("model"))
+    if task is not None:
+        return task.export(args, run_info)
+    if run_info.get("model") == "bert-classifier":
         return _export_classifier(args)
     from keras_llm.export import export_text_generator
     from keras_llm.zoo import load_gpt_run
@@ -278,7 +304,7 @@ def _zoo(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "generate": _generate, "classify": _classify, "embed": _embed,
-                "export": _export, "compare": _compare, "zoo": _zoo}
+                "export": _export, "compare": _compare, "zoo": _zoo, **_TASK_HANDLERS}
     try:
         handlers[args.command](args)
     except UserInputError as error:
