@@ -7,9 +7,13 @@ from keras_llm.export.classifier import (
     export_text_classifier,
 )
 from keras_llm.export.generator import TextGeneratorModule, export_text_generator
+from keras_llm.export.op_check import OpReport, check_saved_model_ops, format_report
 from keras_llm.export.versions import next_version, write_version_atomically
 
 __all__ = [
+    "OpReport",
+    "check_saved_model_ops",
+    "format_report",
     "SentenceEmbedderModule",
     "TextClassifierModule",
     "TextGeneratorModule",
