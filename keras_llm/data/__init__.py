@@ -1,5 +1,6 @@
 """Readers and tf.data pipelines. Depends on nothing above it in keras_llm."""
 
+from keras_llm.data.conll import TaggedSentence, read_conll, tag_vocabulary
 from keras_llm.data.language_model import (
     language_model_dataset,
     split_train_validation,
@@ -9,11 +10,14 @@ from keras_llm.data.tables import label_vocabulary, read_labeled_table, stratifi
 from keras_llm.data.text import read_text
 
 __all__ = [
+    "TaggedSentence",
     "label_vocabulary",
     "language_model_dataset",
+    "read_conll",
     "read_labeled_table",
     "read_text",
     "split_train_validation",
     "stratified_split",
+    "tag_vocabulary",
     "validation_dataset",
 ]
