@@ -6,6 +6,7 @@ from keras_llm.data.language_model import (
     split_train_validation,
     validation_dataset,
 )
+from keras_llm.data.pairs import pairs_dataset, read_pairs
 from keras_llm.data.tables import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.data.text import read_text
 
@@ -13,8 +14,10 @@ __all__ = [
     "TaggedSentence",
     "label_vocabulary",
     "language_model_dataset",
+    "pairs_dataset",
     "read_conll",
     "read_labeled_table",
+    "read_pairs",
     "read_text",
     "split_train_validation",
     "stratified_split",

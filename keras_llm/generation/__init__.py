@@ -5,6 +5,7 @@ from keras_llm.generation.decode_loop import decode
 from keras_llm.generation.generate import Generator, generate
 from keras_llm.generation.gpt_cache import CachedGPT
 from keras_llm.generation.samplers import filter_logits, select_next_token
+from keras_llm.generation.seq2seq_search import translate, translate_ids
 
 __all__ = ["CachedGPT", "Generator", "beam_generate", "beam_search_ids", "decode", "filter_logits", "generate",
-           "select_next_token"]
+           "select_next_token", "translate", "translate_ids"]

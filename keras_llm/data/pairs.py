@@ -1,0 +1,151 @@
+"""Sentence pairs for translation: a TSV reader, per-side WordPiece vocabularies and a tf.data pipeline.
+
+File format: UTF-8 text, one pair per line, columns separated by tabs, no header; by default
+column 0 is the source and column 1 the target (``source<TAB>target``); other columns are ignored.
+Blank lines are skipped.
+
+Special tokens: the WordPiece vocabularies reserve ``[PAD] [UNK] [CLS] [SEP] [MASK]`` as ids 0-4.
+Id 0 is padding on both sides; on the target side ``[CLS]`` (id 2) is the start token and
+``[SEP]`` (id 3) the end token (see :func:`start_end_ids`). Sources get no special tokens.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_llm.errors import UserInputError
+from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.tokenizers.wordpiece import CLS, SEP
+
+
+def read_pairs(path, source_column=0, target_column=1):
+    """Read ``(sources, targets)`` lists of str from a tab-separated pairs file.
+
+    Args:
+        path: the file.
+        source_column, target_column: 0-based column indices (they must differ).
+
+    Raises:
+        UserInputError: missing or empty file, a line without a tab, too few columns, an empty
+            source or target (each naming the line), or fewer than 2 pairs.
+
+    Example:
+        >>> sources, targets = read_pairs("data/spa_eng/spa.txt")   # English<TAB>Spanish
+    """
+    path = os.fspath(path)
+    for name, value in (("source_column", source_column), ("target_column", target_column)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise UserInputError(f"{name} must be a column index >= 0; got {value!r}")
+    if source_column == target_column:
+        raise UserInputError(f"source_column and target_column must differ; both are {source_column}")
+    if not os.path.isfile(path):
+        raise UserInputError(f"pairs file not found: {path}")
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise UserInputError(f"{path} is not valid UTF-8 (line {line}); re-encode it as UTF-8") from None
+    sources, targets = [], []
+    needed = max(source_column, target_column) + 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise UserInputError(f"{path}, line {number}: no tab; expected source<TAB>target")
+        fields = line.split("\t")
+        if len(fields) < needed:
+            raise UserInputError(f"{path}, line {number}: {len(fields)} columns, but column {needed - 1} is needed")
+        source, target = fields[source_column].strip(), fields[target_column].strip()
+        if not source or not target:
+            side = "source" if not source else "target"
+            raise UserInputError(f"{path}, line {number}: empty {side} text")
+        sources.append(source)
+        targets.append(target)
+    if not sources:
+        raise UserInputError(f"{path} has no sentence pairs (empty file)")
+    if len(sources) < 2:
+        raise UserInputError(f"{path} has {len(sources)} sentence pair; at least 2 are needed")
+    return sources, targets
+
+
+def train_pair_tokenizers(sources, targets, source_vocabulary_size, target_vocabulary_size, lowercase=True):
+    """Learn one WordPiece vocabulary per side (accents are kept: they matter in a translation).
+
+    Returns:
+        ``(source_tokenizer, target_tokenizer)``, two :class:`~keras_llm.tokenizers.WordPieceTokenizer`.
+    """
+    make = WordPieceTokenizer.train
+    return (make(sources, source_vocabulary_size, lowercase=lowercase, strip_accents=False),
+            make(targets, target_vocabulary_size, lowercase=lowercase, strip_accents=False))
+
+
+def start_end_ids(target_tokenizer):
+    """``(start_id, end_id)`` of a target tokenizer: its ``[CLS]`` and ``[SEP]`` ids."""
+    vocabulary = target_tokenizer.vocabulary
+    missing = [token for token in (CLS, SEP) if token not in vocabulary]
+    if missing or vocabulary[0] != "[PAD]":
+        raise UserInputError(f"a target tokenizer needs [PAD] at id 0 and {CLS}/{SEP} tokens (start/end); "
+                             f"this one lacks {missing or ['[PAD] at id 0']}")
+    return vocabulary.index(CLS), vocabulary.index(SEP)
+
+
+def token_lengths(tokenizer, texts, batch_size=4096):
+    """int ``(len(texts),)`` numbers of tokens (batched, so a large corpus stays cheap)."""
+    lengths = [tokenizer.tokenize(tf.constant(texts[i:i + batch_size])).row_lengths().numpy()
+               for i in range(0, len(texts), batch_size)]
+    return np.concatenate(lengths) if lengths else np.zeros((0,), np.int64)
+
+
+def filter_by_length(sources, targets, source_tokenizer, target_tokenizer, max_source_length, max_target_length):
+    """Drop pairs whose source has more than ``max_source_length`` tokens, or whose target
+    has more than ``max_target_length - 1`` (the decoder reads ``[CLS]`` + target).
+
+    Returns:
+        ``(sources, targets, dropped)``, ``dropped`` being the number of pairs removed.
+    """
+    keep = ((token_lengths(source_tokenizer, sources) <= max_source_length)
+            & (token_lengths(target_tokenizer, targets) <= max_target_length - 1))
+    kept = np.flatnonzero(keep)
+    return [sources[i] for i in kept], [targets[i] for i in kept], int(len(sources) - len(kept))
+
+
+def pairs_dataset(sources, targets, source_tokenizer, target_tokenizer, batch_size, max_source_length,
+                  max_target_length, shuffle=True, seed=0, repeat=False, pad_to_max_length=False):
+    """Teacher-forcing batches: ``({"encoder_token_ids", "decoder_token_ids"}, target_ids)``.
+
+    The decoder reads ``[CLS] y`` and must predict ``y [SEP]``; every tensor is int32, padded
+    with 0 to the longest row of its batch (to the maximum lengths with ``pad_to_max_length``: fixed
+    shapes, which XLA wants) and cut to ``max_source_length`` / ``max_target_length``. Labels are 0
+    on padding, which the translator's loss and accuracy ignore.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(inputs, labels)``: ``inputs["encoder_token_ids"]`` ``(batch, ≤ src)``,
+        ``inputs["decoder_token_ids"]`` and ``labels`` ``(batch, ≤ tgt)``.
+
+    Example:
+        >>> ds = pairs_dataset(["hi ."], ["hola ."], src_tok, tgt_tok, 32, 20, 20)
+    """
+    start, end = start_end_ids(target_tokenizer)
+    data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+    if shuffle:
+        data = data.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        data = data.repeat()
+
+    def encode(source_text, target_text):
+        source = source_tokenizer.tokenize(source_text)[:, :max_source_length]
+        target = target_tokenizer.tokenize(target_text)[:, :max_target_length - 1]
+        rows = target.nrows()
+        decoder = tf.concat([tf.fill([rows, 1], start), target], axis=1)
+        labels = tf.concat([target, tf.fill([rows, 1], end)], axis=1)
+        source_shape = [None, max_source_length] if pad_to_max_length else None
+        target_shape = [None, max_target_length] if pad_to_max_length else None
+        return ({"encoder_token_ids": source.to_tensor(0, shape=source_shape),
+                 "decoder_token_ids": decoder.to_tensor(0, shape=target_shape)},
+                labels.to_tensor(0, shape=target_shape))
+
+    return data.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
