@@ -6,18 +6,21 @@ from keras_llm.models.gpt import GPTConfig, build_gpt, parameter_count
 from keras_llm.models.ngram import NGramLanguageModel
 from keras_llm.models.rnn import RNNConfig, build_rnn_classifier, build_rnn_lm
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
+from keras_llm.models.token_classifier import TokenClassifierConfig, build_token_classifier
 
 __all__ = [
     "BertConfig",
     "GPTConfig",
     "NGramLanguageModel",
     "RNNConfig",
+    "TokenClassifierConfig",
     "Seq2SeqConfig",
     "build_bert_backbone",
     "build_bert_classifier",
     "build_gpt",
     "build_rnn_classifier",
     "build_rnn_lm",
+    "build_token_classifier",
     "build_seq2seq_transformer",
     "mean_pool",
     "parameter_count",

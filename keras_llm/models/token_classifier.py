@@ -1,0 +1,128 @@
+"""Token classifiers (POS tagging, NER): a BERT encoder or a bidirectional LSTM, one logit row per piece.
+
+Both backbones take the same three inputs as every BERT model here (``token_ids``,
+``segment_ids``, ``padding_mask``; the BiLSTM ignores ``segment_ids``), so one data pipeline
+(:mod:`keras_llm.data.token_alignment`) and one export serve both. Labels live on the first
+word piece of each word; the other positions carry -100 and are skipped by the loss
+(``ignore_class=-100``) and by the metrics, so the logits there are never trained.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_llm.checks import dropout_rate, positive_int
+from keras_llm.errors import UserInputError
+from keras_llm.models.bert import BertConfig, bert_inputs, build_bert_backbone
+from keras_llm.models.config import ConfigMixin
+from keras_llm.models.rnn import recurrent_layer
+
+BACKBONES = ("bert", "bilstm")
+HEAD = "tagger_logits"
+BERT_BACKBONE = "bert_backbone"
+
+
+@dataclasses.dataclass
+class TokenClassifierConfig(ConfigMixin):
+    """Hyper-parameters of a token classifier.
+
+    Args:
+        num_tags: number of tags (output logits per position).
+        vocab_size: word-piece vocabulary size.
+        backbone: ``"bert"`` (Transformer encoder) or ``"bilstm"``.
+        hidden_dim, num_layers, num_heads, intermediate_dim, max_length: the BERT encoder
+            (see :class:`~keras_llm.models.bert.BertConfig`); ``num_layers`` also counts BiLSTM layers.
+        embedding_dim, units: BiLSTM embedding width and state width per direction.
+        dropout: dropout in the backbone and before the output layer.
+    """
+
+    num_tags: int
+    vocab_size: int
+    backbone: str = "bert"
+    hidden_dim: int = 256
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_dim: int | None = None
+    max_length: int = 512
+    embedding_dim: int = 128
+    units: int = 128
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.backbone not in BACKBONES:
+            raise UserInputError(f"unknown backbone {self.backbone!r}; choose from {', '.join(BACKBONES)}")
+        for name in ("num_tags", "vocab_size", "embedding_dim", "units", "num_layers"):
+            positive_int(f"TokenClassifierConfig.{name}", getattr(self, name))
+        dropout_rate("TokenClassifierConfig.dropout", self.dropout)
+
+    def bert_config(self):
+        return BertConfig(vocab_size=self.vocab_size, hidden_dim=self.hidden_dim, num_layers=self.num_layers,
+                          num_heads=self.num_heads, intermediate_dim=self.intermediate_dim,
+                          max_length=self.max_length, dropout=self.dropout)
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class PaddingMaskToBool(keras.layers.Layer):
+    """int ``(batch, seq_len)`` padding mask (1 = real token) → bool, for recurrent layers' ``mask``."""
+
+    def call(self, padding_mask):
+        return keras.ops.cast(padding_mask, "bool")
+
+    def compute_output_spec(self, padding_mask):
+        return keras.KerasTensor(padding_mask.shape, dtype="bool")
+
+
+def _bilstm_features(inputs, config):
+    x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="token_embedding")(inputs["token_ids"])
+    x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
+    # The explicit mask makes both directions skip padding: the backward LSTM starts at each
+    # row's last real token, so a row's outputs do not depend on how much padding follows it.
+    mask = PaddingMaskToBool(name="lstm_mask")(inputs["padding_mask"])
+    for index in range(config.num_layers):
+        layer = keras.layers.Bidirectional(recurrent_layer("lstm", config.units), name=f"bilstm_{index}")
+        x = keras.layers.Dropout(config.dropout, name=f"bilstm_dropout_{index}")(layer(x, mask=mask))
+    return x
+
+
+def build_token_classifier(backbone="bert", num_tags=None, vocab_size=None, pretrained=None,
+                           name="token_classifier", **options):
+    """Build a token classifier: encoded inputs → per-position tag logits.
+
+    Args:
+        backbone: ``"bert"``, ``"bilstm"``, or a :class:`TokenClassifierConfig` (then leave
+            ``num_tags``, ``vocab_size`` and ``options`` out).
+        num_tags: number of tags.
+        vocab_size: word-piece vocabulary size (taken from ``pretrained`` when given).
+        pretrained: optional BERT backbone (``load_hf_bert``, an earlier run) whose weights are
+            fine-tuned in place; only with ``backbone="bert"``.
+        **options: further :class:`TokenClassifierConfig` fields (``hidden_dim``, ``units``, …).
+
+    Returns:
+        ``keras.Model``: dict ``token_ids``, ``segment_ids``, ``padding_mask`` (int
+        ``(batch, seq_len)``) → float32 logits ``(batch, seq_len, num_tags)``.
+
+    Example:
+        >>> model = build_token_classifier("bilstm", num_tags=17, vocab_size=100, units=16, embedding_dim=16)
+        >>> ids = keras.ops.array([[2, 7, 9, 3, 0]])
+        >>> model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": ids > 0}).shape
+        (1, 5, 17)
+    """
+    if isinstance(backbone, TokenClassifierConfig):
+        config = backbone
+    else:
+        if pretrained is not None:
+            vocab_size = pretrained.get_layer("token_embedding").input_dim
+        config = TokenClassifierConfig(num_tags=num_tags, vocab_size=vocab_size, backbone=backbone, **options)
+    if pretrained is not None and config.backbone != "bert":
+        raise UserInputError("a pretrained backbone needs backbone='bert'")
+    inputs = bert_inputs()
+    if config.backbone == "bert":
+        encoder = pretrained if pretrained is not None else build_bert_backbone(config.bert_config(),
+                                                                                name=BERT_BACKBONE)
+        features = encoder(inputs)["sequence_output"]
+    else:
+        features = _bilstm_features(inputs, config)
+    features = keras.layers.Dropout(config.dropout, name="tagger_dropout")(features)
+    logits = keras.layers.Dense(config.num_tags, dtype="float32", name=HEAD,
+                                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(features)
+    return keras.Model(inputs, logits, name=name)
