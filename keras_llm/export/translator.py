@@ -1,0 +1,112 @@
+"""Export an encoder–decoder translator as a SavedModel: raw source text in, translated text out.
+
+The source tokenizer, beam search (with its key/value caches) and the target detokenizer are all
+inside the graph, so a client (TF Serving, or Python with only ``tensorflow`` [+
+``tensorflow_text`` when the tokenizers use its ops]) sends strings and gets strings back.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+from keras_llm.data.pairs import start_end_ids
+from keras_llm.export.versions import write_version_atomically
+from keras_llm.generation.seq2seq_search import translate_ids
+
+
+class TranslatorModule(tf.Module):
+    """The exported object; signature ``serving_default``: ``texts`` → ``translations``.
+
+    ``texts`` and ``translations`` are ``tf.string [batch]`` (any batch size, 0 included).
+    Defined behaviour for any input:
+
+    * invalid UTF-8 is read as U+FFFD before tokenization (never an error);
+    * a source longer than the model's ``max_source_length`` tokens keeps its first
+      ``max_source_length`` tokens (the tail is dropped, as in :func:`translate_ids`), so a
+      100,000-character input costs no more than a full-length sentence;
+    * a text with no source tokens (empty, or only whitespace that the source tokenizer drops;
+      a word tokenizer keeps ``"\\n"`` as a token) translates to ``""`` without decoding:
+      an all-padding source would give the decoder nothing to attend to;
+    * at most ``max_new_tokens`` target tokens, fewer when the end token comes first.
+
+    Args:
+        model: from ``build_seq2seq_transformer`` (built or reloaded from ``.keras``).
+        source_tokenizer, target_tokenizer: in-graph tokenizers (``tokenize``/``detokenize``),
+            the run's WordPiece tokenizers (``keras_llm.data.pairs``).
+        start_id, end_id: target ids of the start and end tokens (``start_end_ids(target_tokenizer)``).
+        max_new_tokens: decoding budget (≤ the model's ``max_target_length``).
+        num_beams: 1 = greedy, else beam search.
+        length_penalty: beam ranking exponent (see ``seq2seq_search``).
+
+    Example:
+        >>> module = TranslatorModule(model, eng_tok, spa_tok, *start_end_ids(spa_tok), max_new_tokens=20)
+        >>> module.translate(tf.constant(["I like tea.", ""])).numpy()
+        array([b'me gusta el t\xc3\xa9 .', b''], dtype=object)
+    """
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, start_id, end_id, max_new_tokens,
+                 num_beams=4, length_penalty=1.0):
+        super().__init__()
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.settings = (int(start_id), int(end_id), int(max_new_tokens), int(num_beams), float(length_penalty))
+        self.max_source_length = int(model.get_layer("encoder_position_embedding").max_length)
+
+    def source_ids(self, texts):
+        """``tf.string [batch]`` → int32 ``(batch, 1 .. max_source_length)``, right-padded with 0."""
+        texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace")
+        ragged = self.source_tokenizer.tokenize(texts)[:, :self.max_source_length]
+        ids = tf.cast(ragged.to_tensor(0), tf.int32)
+        # At least one column: a batch of empty sources becomes one all-padding column
+        # instead of a zero-width tensor (attention over no keys at all).
+        return tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
+
+    def translate(self, texts):
+        """Eager or traced: ``tf.string [batch]`` → ``tf.string [batch]``."""
+        start_id, end_id, max_new_tokens, num_beams, length_penalty = self.settings
+        source_ids = self.source_ids(texts)
+        ids = translate_ids(self.model, source_ids, max_new_tokens, start_id, end_id,
+                            num_beams=num_beams, length_penalty=length_penalty)
+        # 0 pads after the end token; drop it so the detokenizer never sees it.
+        translations = self.target_tokenizer.detokenize(tf.ragged.boolean_mask(ids, ids > 0))
+        return tf.where(tf.reduce_any(source_ids > 0, axis=1), translations, "")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def serve(self, texts):
+        return {"translations": self.translate(texts)}
+
+
+def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_dir="saved_models",
+                      name="translator", num_beams=4, length_penalty=1.0, max_new_tokens=None):
+    """Write ``<base_dir>/<name>/<version>/`` (TF Serving layout) and return that path.
+
+    Args:
+        model, source_tokenizer, target_tokenizer, run_info: as returned by
+            ``keras_llm.zoo.translator_runs.load_translator_run(run_dir)``; the target tokenizer's
+            ``[CLS]``/``[SEP]`` are the start/end tokens. ``run_info`` (a JSON-able dict) is copied to
+            ``assets.extra/run.json`` beside the graph, so a served version says what it was trained on.
+        num_beams, length_penalty: decoding of ``serving_default`` (1 = greedy).
+        max_new_tokens: defaults to ``max_target_length - 1`` (as ``translate``); at most
+            ``max_target_length``.
+
+    Example:
+        >>> path = export_translator(*load_translator_run("runs/transformer-spa-eng"), num_beams=4)
+        >>> served = tf.saved_model.load(path)
+        >>> served.signatures["serving_default"](texts=tf.constant(["I like tea."]))["translations"]
+    """
+    limit = int(model.get_layer("decoder_position_embedding").max_length)
+    max_new_tokens = limit - 1 if max_new_tokens is None else min(int(max_new_tokens), limit)
+    start_id, end_id = start_end_ids(target_tokenizer)
+    module = TranslatorModule(model, source_tokenizer, target_tokenizer, start_id, end_id, max_new_tokens,
+                              num_beams=num_beams, length_penalty=length_penalty)
+    signatures = {"serving_default": module.serve.get_concrete_function()}
+
+    def write(path):
+        tf.saved_model.save(module, path, signatures=signatures)
+        os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+        with open(os.path.join(path, "assets.extra", "run.json"), "w", encoding="utf-8") as handle:
+            json.dump(run_info or {}, handle, indent=2, ensure_ascii=False, default=str)
+
+    return write_version_atomically(os.path.join(base_dir, name), write)
