@@ -1,0 +1,195 @@
+"""Training pieces for token classifiers: tf.data pipelines, masked loss/accuracy, evaluation.
+
+Labels are per word piece, -100 everywhere except the first piece of each word (see
+:mod:`keras_llm.data.token_alignment`); the loss is Keras' sparse cross-entropy with
+``ignore_class=-100`` (averaged over labelled pieces only) and :class:`MaskedTokenAccuracy`
+counts labelled pieces only, i.e. words. Batches are cut to their longest row rounded up to a
+multiple of :data:`PAD_MULTIPLE` (at most ``max_length``): EWT sentences average about 20
+pieces, so padding every batch to 128 would spend most of the compute on padding, while the
+rounding keeps the number of distinct shapes (and XLA compilations) small.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_llm.checks import positive_int
+from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
+from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
+from keras_llm.errors import UserInputError
+from keras_llm.training.entity_metrics import entity_scores
+
+PAD_MULTIPLE = 16
+
+
+@dataclasses.dataclass
+class TaggerTrainingConfig:
+    """How to train a tagger (defaults: the usual BERT fine-tuning set-up).
+
+    ``max_minutes`` (optional) stops training after that much wall time (the epoch's
+    validation still runs); ``warmup_steps`` is capped at half of all steps.
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    learning_rate: float = 5e-5
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    max_length: int = 128
+    patience: int = 2
+    seed: int = 1337
+    jit_compile: bool = True
+    max_minutes: float | None = None
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
+            positive_int(name.replace("_", "-"), getattr(self, name))
+        if self.max_length < 3:
+            raise UserInputError(f"max-length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
+        if self.learning_rate <= 0:
+            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
+
+
+def _trim(inputs, *extra):
+    longest = tf.maximum(tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1)), 1)
+    width = tf.minimum(tf.shape(inputs["token_ids"])[1], -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE)
+    cut = {key: value[:, :width] for key, value in inputs.items() if key in ("token_ids", "segment_ids",
+                                                                                 "padding_mask")}
+    return (cut, *[value[:, :width] for value in extra])
+
+
+def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=False, seed=0):
+    """Batches of ``(inputs dict, labels)`` for ``model.fit``.
+
+    Args:
+        tokenizer: a WordPiece tokenizer.
+        words: list of sentences, each a list of str.
+        tag_ids: list of int lists (same shapes as ``words``; -1 = unknown tag, ignored).
+        max_length: longest sequence (pieces + 2).
+
+    Returns:
+        ``tf.data.Dataset`` of (dict of int32 ``(batch, width)``, int32 labels ``(batch, width)``).
+    """
+    data = tf.data.Dataset.from_tensor_slices((tf.ragged.constant(words, dtype=tf.string),
+                                               tf.ragged.constant(tag_ids, dtype=tf.int32)))
+    if shuffle:
+        data = data.shuffle(len(words), seed=seed, reshuffle_each_iteration=True)
+
+    def encode(batch_words, batch_tags):
+        out = align_words(tokenizer, batch_words, max_length, batch_tags)
+        return _trim(out, out["labels"])
+
+    return data.ragged_batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class MaskedTokenAccuracy(keras.metrics.Metric):
+    """Accuracy over positions whose label is not -100 (first word pieces: word accuracy).
+
+    Example:
+        >>> metric = MaskedTokenAccuracy()
+        >>> metric.update_state([[-100, 1, 0]], [[[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]])
+        >>> float(metric.result())
+        0.5
+    """
+
+    def __init__(self, name="accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = keras.ops.cast(y_true, "int32")
+        mask = keras.ops.cast(keras.ops.not_equal(y_true, IGNORE_LABEL), "float32")
+        hits = keras.ops.cast(keras.ops.equal(keras.ops.argmax(y_pred, axis=-1), y_true), "float32")
+        self.correct.assign_add(keras.ops.sum(hits * mask))
+        self.count.assign_add(keras.ops.sum(mask))
+
+    def result(self):
+        return self.correct / keras.ops.maximum(self.count, 1.0)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.count.assign(0.0)
+
+
+def tagger_loss():
+    """Sparse cross-entropy on logits, averaged over labelled positions only."""
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_LABEL)
+
+
+def predict_tags(model, tokenizer, words, max_length, batch_size=64):
+    """Tag pre-split sentences.
+
+    Returns:
+        ``(tag_ids, scores)``: per sentence, an int list (-1 for words truncated away) and a
+        float list (the softmax probability of the chosen tag; 0 for truncated words).
+    """
+    data = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(words, dtype=tf.string)).ragged_batch(batch_size)
+    ids, scores = [], []
+    for batch in data:
+        out = align_words(tokenizer, batch, max_length)
+        probabilities = tf.nn.softmax(tf.cast(model(_trim(out)[0], training=False), tf.float32), axis=-1)
+        per_word = tf.gather(probabilities, out["first_piece"], batch_dims=1)  # (batch, words, tags) ragged
+        guess = np.argmax(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
+        best = np.max(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
+        fits = out["word_mask"].flat_values.numpy()
+        for start, end in zip(*(lambda s: (s[:-1], s[1:]))(out["word_mask"].row_splits.numpy())):
+            ids.append([int(guess[i]) if fits[i] else UNKNOWN_TAG_ID for i in range(start, end)])
+            scores.append([float(best[i]) if fits[i] else 0.0 for i in range(start, end)])
+    return ids, scores
+
+
+def evaluate_tagger(model, tokenizer, sentences, tag_names, max_length, batch_size=64):
+    """Word accuracy (and entity P/R/F1 for BIO tag sets) of ``model`` on ``sentences``.
+
+    Words whose gold tag was not seen in training are left out of the accuracy and counted in
+    ``unknown_tag_words``; words truncated away by ``max_length`` count as errors (reported in
+    ``truncated_words``). Entity scores compare the gold tags as written (an unseen entity type
+    is a miss) with the predictions, truncated words predicted ``O``.
+
+    Returns:
+        dict ``accuracy``, ``words``, ``sentences``, ``unknown_tag_words``, ``truncated_words``
+        and, for BIO tags, ``entity_precision``, ``entity_recall``, ``entity_f1``, ``entity_per_type``.
+    """
+    predicted, _ = predict_tags(model, tokenizer, [s.words for s in sentences], max_length, batch_size)
+    index = {tag: i for i, tag in enumerate(tag_names)}
+    correct = scored = unknown = truncated = 0
+    for sentence, ids in zip(sentences, predicted):
+        for tag, guess in zip(sentence.tags, ids):
+            if tag not in index:
+                unknown += 1
+                continue
+            scored += 1
+            truncated += guess == UNKNOWN_TAG_ID
+            correct += guess == index[tag]
+    result = {"accuracy": correct / max(scored, 1), "words": scored, "sentences": len(sentences),
+              "unknown_tag_words": unknown, "truncated_words": truncated}
+    if is_bio_tagset(tag_names):
+        names = lambda ids: ["O" if i < 0 else tag_names[i] for i in ids]  # noqa: E731
+        scores = entity_scores([s.tags for s in sentences], [names(ids) for ids in predicted])
+        result.update(entity_precision=scores["precision"], entity_recall=scores["recall"],
+                      entity_f1=scores["f1"], entity_per_type=scores["per_type"])
+    return result
+
+
+class EntityF1Callback(keras.callbacks.Callback):
+    """Add ``val_entity_precision/recall/f1`` (conlleval) to the epoch logs, for BIO tag sets.
+
+    Put it before the TensorBoard callback so the scores reach the event files.
+    """
+
+    def __init__(self, tokenizer, sentences, tag_names, max_length):
+        super().__init__()
+        self.tokenizer, self.sentences, self.tag_names, self.max_length = tokenizer, sentences, tag_names, max_length
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = evaluate_tagger(self.model, self.tokenizer, self.sentences, self.tag_names, self.max_length)
+        if logs is not None:
+            for key in ("precision", "recall", "f1"):
+                logs[f"val_entity_{key}"] = result[f"entity_{key}"]
