@@ -1,20 +1,88 @@
-"""`keras-llm` commands for the tagger task (see keras_llm/cli.py, TASK_MODULES)."""
+"""`keras-llm` commands for the tagger task (see keras_llm/cli.py, TASK_MODULES).
 
-RECIPE_KINDS = ()
+- ``keras-llm train <token-classifier recipe> [--train FILE] [--valid FILE] [--format conll|conllu]
+  [--tag-column upos|xpos|N] [--init-from DIR] [--epochs N] ...``
+- ``keras-llm tag RUN_DIR --text "..." [--text ...]``: one line per word, ``word<TAB>tag<TAB>score``,
+  a blank line after each text. Texts are split into words by the serving rule (whitespace,
+  and every punctuation character on its own; see :mod:`keras_llm.data.token_alignment`).
+- ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
+"""
+
+from keras_llm.data.conll import FORMATS
+
+RECIPE_KINDS = ("token-classifier",)
 
 
 def add_train_arguments(train_parser):
-    """Add this task's options to `keras-llm train`."""
+    """Add this task's options to `keras-llm train`.
+
+    The shared ones (--train, --valid, --init-from, --epochs, --batch-size, --learning-rate,
+    --max-length, --num-layers, --hidden-dim, --seed, --no-jit) are reused, not re-added.
+    """
+    group = train_parser.add_argument_group("token-classifier recipes (tagger, bert-pos-ewt, bilstm-pos-ewt, ...)")
+    group.add_argument("--format", dest="data_format", choices=FORMATS,
+                       help="conll (token<TAB>tag) or conllu; default: from the file name (*.conllu)")
+    group.add_argument("--tag-column", help="CoNLL-U tag column: upos (default), xpos or a 1-based number")
 
 
 def add_commands(commands):
     """Add this task's subcommands; return {command name: handler(args)}."""
-    return {}
+    tag = commands.add_parser("tag", help="tag the words of texts with a trained token-classifier run")
+    tag.add_argument("run_dir")
+    tag.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    return {"tag": _tag}
 
 
 def train(args):
-    raise NotImplementedError
+    from keras_llm.zoo.tagger_runs import train_tagger_run
+
+    training = {key: value for key, value in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "max_length": args.max_length, "seed": args.seed}.items()
+        if value is not None}
+    if args.no_jit:
+        training["jit_compile"] = False
+    model = {key: value for key, value in {"num_layers": args.num_layers, "hidden_dim": args.hidden_dim}.items()
+             if value is not None}
+    run_dir, _ = train_tagger_run(
+        args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
+        init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
+        training_overrides=training, model_overrides=model)
+    print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
+
+
+def tag_texts(model, tokenizer, run_info, texts):
+    """``[(words, tags, scores)]`` for raw ``texts``, words split by the serving rule."""
+    import tensorflow as tf
+
+    from keras_llm.data.token_alignment import split_text_into_words
+    from keras_llm.training.tagger import predict_tags
+
+    max_length = run_info["training"]["max_length"]
+    words = [[w.decode("utf-8") for w in row] for row in
+             split_text_into_words(tf.constant(texts, tf.string), max_words=max_length - 2).to_list()]
+    ids, scores = predict_tags(model, tokenizer, words, max_length)
+    tags = run_info["tags"]
+    return [(row, [tags[i] if i >= 0 else "" for i in row_ids], row_scores)
+            for row, row_ids, row_scores in zip(words, ids, scores)]
+
+
+def _tag(args):
+    from keras_llm.zoo.tagger_runs import load_tagger_run
+
+    model, tokenizer, run_info = load_tagger_run(args.run_dir)
+    for words, tags, scores in tag_texts(model, tokenizer, run_info, args.text):
+        for word, tag, score in zip(words, tags, scores):
+            if tag:  # words past max_length are truncated away and not printed
+                print(f"{word}\t{tag}\t{score:.3f}")
+        print()
 
 
 def export(args, run_info):
-    raise NotImplementedError
+    from keras_llm.export.tagger import export_tagger
+    from keras_llm.zoo.tagger_runs import load_tagger_run
+
+    model, tokenizer, run_info = load_tagger_run(args.run_dir)
+    path = export_tagger(model, tokenizer, run_info["tags"], run_info["training"]["max_length"],
+                         base_dir=args.base_dir, name=args.name or run_info["recipe"])
+    print(f"exported to {path}")

@@ -1,0 +1,161 @@
+"""Train a token-classifier (tagger) recipe into a run directory, and load a run back.
+
+A tagger run directory holds ``run.json`` (recipe, ``tags`` — the tag vocabulary, id = index —
+settings), ``tokenizer/``, ``best.keras``, ``final.keras``, ``backup/``, ``logs/`` and
+``valid_metrics.json`` (word accuracy and, for BIO tags, entity P/R/F1 of the best model on
+the validation sentences).
+"""
+
+import json
+import os
+import warnings
+
+import keras
+
+from keras_llm.checkpoints import load_hf_bert
+from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
+from keras_llm.errors import UserInputError
+from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
+from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TimeLimit
+from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.tagger import (
+    EntityF1Callback,
+    MaskedTokenAccuracy,
+    TaggerTrainingConfig,
+    evaluate_tagger,
+    tagger_loss,
+    tagging_dataset,
+)
+from keras_llm.zoo.bert_runs import resolve_init_from
+from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
+from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
+
+MODEL_KIND = "token-classifier"
+
+
+def _pretrained(init_from):
+    """``(bert backbone, tokenizer)`` from an HF directory or an earlier BERT run."""
+    if not os.path.isfile(os.path.join(init_from, RUN_FILE)):
+        return load_hf_bert(init_from)
+    kind = read_run_info(init_from).get("model")
+    if kind == "bert-mlm":
+        from keras_llm.zoo.mlm_runs import load_mlm_backbone
+
+        return load_mlm_backbone(init_from)
+    if kind not in ("bert-classifier", MODEL_KIND):
+        raise UserInputError(f"--init-from {init_from}: a {kind!r} run has no BERT encoder to start from")
+    model, tokenizer, _ = load_trained_run(init_from, kind)
+    if BERT_BACKBONE not in {layer.name for layer in model.layers}:
+        raise UserInputError(f"--init-from {init_from}: that run is a BiLSTM tagger, not a BERT one")
+    return model.get_layer(BERT_BACKBONE), tokenizer
+
+
+def _read(path, data):
+    return read_conll(path, fmt=data.get("format"), tag_column=data.get("tag_column"))
+
+
+def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None, init_from=None, tag_column=None,
+                     training_overrides=None, model_overrides=None, data_format=None, verbose=1, log=print):
+    """Train recipe ``recipe_name`` (a ``token-classifier`` recipe); returns ``(run_dir, history)``.
+
+    Args:
+        train_file, valid_file: CoNLL/CoNLL-U files replacing the recipe's (``valid_file`` defaults
+            to the recipe's, else the last 10% of the training sentences).
+        init_from: a Hugging Face BERT directory, ``package:<module>``, or an earlier
+            bert-mlm / bert-classifier / BERT tagger run (its encoder and tokenizer).
+        tag_column, data_format: CoNLL-U tag column and file format (see :func:`read_conll`).
+        training_overrides, model_overrides: dicts over the recipe's ``training`` / ``model_config``.
+    """
+    recipe = load_recipe(recipe_name)
+    if recipe.get("model") != MODEL_KIND:
+        raise UserInputError(f"recipe {recipe_name!r} is not a token-classifier recipe")
+    data = {**recipe.get("data", {}), **{k: v for k, v in (("tag_column", tag_column), ("format", data_format)) if v}}
+    bundled = lambda key: os.path.join(bundled_data_dir(), data[key]) if data.get(key) else None  # noqa: E731
+    train_path = train_file or bundled("train")
+    if not train_path:
+        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (CoNLL token<TAB>tag or CoNLL-U)")
+    train_sentences = _read(train_path, data)
+    valid_path = valid_file or (None if train_file else bundled("valid"))
+    if valid_path:
+        valid_sentences = _read(valid_path, data)
+    else:
+        cut = max(1, len(train_sentences) // 10)
+        if len(train_sentences) < 2:
+            raise UserInputError(f"{train_path} has one sentence; give --valid FILE or more sentences")
+        train_sentences, valid_sentences = train_sentences[:-cut], train_sentences[-cut:]
+    tag_names = tag_vocabulary(train_sentences)
+    train_ids, _ = encode_tags(train_sentences, tag_names)
+    valid_ids, unknown = encode_tags(valid_sentences, tag_names)
+    if unknown:
+        log(f"validation: {sum(unknown.values())} words with tags unseen in training "
+            f"({', '.join(sorted(unknown)[:5])}) are left out of the metrics")
+
+    training = TaggerTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
+    keras.utils.set_random_seed(training.seed)
+    init_from = resolve_init_from(init_from or recipe.get("init_from"))
+    model_config = {**recipe.get("model_config", {}), **(model_overrides or {})}
+    if init_from:
+        pretrained, tokenizer = _pretrained(init_from)
+        model = build_token_classifier("bert", len(tag_names), pretrained=pretrained,
+                                       dropout=model_config.get("dropout", 0.1))
+    else:
+        spec = recipe.get("tokenizer", {})
+        tokenizer = WordPieceTokenizer.train([" ".join(s.words) for s in train_sentences],
+                                             vocab_size=int(spec.get("vocab_size", 8000)),
+                                             lowercase=bool(spec.get("lowercase", True)))
+        options = {"max_length": training.max_length, **model_config}
+        model = build_token_classifier(options.pop("backbone", "bert"), len(tag_names), tokenizer.vocab_size, **options)
+
+    run_dir = run_dir or os.path.join("runs", recipe_name)
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer.save(os.path.join(run_dir, "tokenizer"))
+    log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(tag_names)} tags, "
+        f"{len(train_sentences)} training / {len(valid_sentences)} validation sentences; run directory {run_dir}")
+    entity = is_bio_tagset(tag_names)
+    write_run_info(run_dir, {
+        "recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND, "tags": tag_names,
+        "entity_metrics": entity, "init_from": init_from, "data": data, "model_config": model_config,
+        "training": vars(training)})
+
+    train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, training.max_length,
+                                 training.batch_size, shuffle=True, seed=training.seed)
+    valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, training.max_length,
+                                 training.eval_batch_size)
+    total_steps = training.epochs * max(1, -(-len(train_sentences) // training.batch_size))
+    schedule = WarmupLinearDecay(training.learning_rate, min(training.warmup_steps, total_steps // 2), total_steps)
+    model.compile(optimizer=make_adamw(model, schedule, weight_decay=training.weight_decay, beta_2=0.999,
+                                       global_clipnorm=1.0),
+                  loss=tagger_loss(), metrics=[MaskedTokenAccuracy()], jit_compile=training.jit_compile)
+    guard = DivergenceGuard()
+    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
+    if entity:  # before the checkpoint and TensorBoard callbacks, which read the logs it adds
+        callbacks.append(EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length))
+    callbacks += [
+        FiniteModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True),
+        guard, keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
+    if training.max_minutes:
+        callbacks.append(TimeLimit(60 * training.max_minutes))
+    with warnings.catch_warnings():
+        # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
+        # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
+        history = model.fit(train_data, validation_data=valid_data, epochs=training.epochs, callbacks=callbacks,
+                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    guard.raise_if_diverged(os.path.join(run_dir, "best.keras"))
+    model.save(os.path.join(run_dir, "final.keras"))
+
+    metrics = evaluate_tagger(model, tokenizer, valid_sentences, tag_names, training.max_length)
+    with open(os.path.join(run_dir, "valid_metrics.json"), "w", encoding="utf-8") as handle:
+        json.dump(metrics, handle, indent=2)
+    summary = f"validation: word accuracy {metrics['accuracy']:.4f} on {metrics['words']} words"
+    if entity:
+        summary += f", entity F1 {metrics['entity_f1']:.4f}"
+    log(summary)
+    return run_dir, history
+
+
+def load_tagger_run(run_dir, which="best"):
+    """``(model, tokenizer, run_info)`` of a trained tagger run."""
+    return load_trained_run(run_dir, MODEL_KIND, which)
