@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
@@ -48,6 +49,17 @@ def _parser():
     train.add_argument("--eval-batches", type=_positive_int)
     train.add_argument("--seed", type=int)
     train.add_argument("--no-jit", action="store_true", help="do not XLA-compile the training step")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue an interrupted run of this recipe from its last backup")
+    scale = train.add_argument_group("scale out (docs/distributed.md)")
+    scale.add_argument("--strategy", default="auto",
+                       help="auto (default), default, mirrored, multi_worker (TF_CONFIG) or tpu; "
+                            "--batch-size stays the global batch: per-replica batch × replicas")
+    scale.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu (default: from the TPU VM)")
+    scale.add_argument("--precision", default="float32",
+                       help="float32 (default), mixed_bfloat16 or mixed_float16 (with loss scaling)")
+    scale.add_argument("--steps-per-execution", type=_positive_int,
+                       help="optimizer steps per call into the compiled training function (default 1)")
     train.add_argument("--tokenizer", choices=["char", "bpe"], help="override the recipe's tokenizer")
     train.add_argument("--max-length", type=_positive_int, help="context length")
     train.add_argument("--num-layers", type=_positive_int)
@@ -138,26 +150,57 @@ def _task_module_for(kind):
 
 
 def _train(args):
+    from keras_llm.distribute import per_replica_batch_size
+    from keras_llm.training.runtime import check_precision, training_runtime
     from keras_llm.zoo import load_recipe
 
-    kind = load_recipe(args.recipe).get("model")
+    recipe = load_recipe(args.recipe)
+    kind = recipe.get("model")
+    if args.resume:
+        _check_resumable(args.resume, args.recipe, kind)
+        args.run_dir = args.resume
+    check_precision(args.precision)
     task = _task_module_for(kind)
-    if task is not None:
-        return task.train(args)
-    if kind == "bert-classifier":
-        return _train_classifier(args)
-    if kind == "bert-mlm":
-        return _train_mlm(args)
-    return _train_gpt(args)
+    trainers = {"bert-classifier": _train_classifier, "bert-mlm": _train_mlm}
+    train = task.train if task is not None else trainers.get(kind, _train_gpt)
+    with training_runtime(args.strategy, precision=args.precision, tpu=args.tpu) as strategy:
+        per_replica_batch_size(args.batch_size or recipe.get("training", {}).get("batch_size", 1), strategy)
+        return train(args)
+
+
+def _check_resumable(run_dir, recipe_name, kind):
+    from keras_llm.zoo.run_info import RUN_FILE, read_run_info
+
+    if not os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+        raise UserInputError(f"--resume {run_dir}: not a run directory (no {RUN_FILE}); "
+                             f"start it with --run-dir instead")
+    found = read_run_info(run_dir).get("model")
+    if found != kind:
+        raise UserInputError(f"--resume {run_dir}: that run trained a {found} model, but recipe {recipe_name!r} "
+                             f"trains a {kind} model")
+
+
+def _common_training_overrides(args):
+    """The training options every recipe shares, as config overrides (only those given)."""
+    overrides = {key: value for key, value in {
+        "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
+        "steps_per_execution": args.steps_per_execution}.items() if value is not None}
+    if args.no_jit:
+        overrides["jit_compile"] = False
+    return overrides
+
+
+def _step_training_overrides(args):
+    """Overrides for step-counted recipes (GPT, masked LM): the shared ones plus steps and evaluation."""
+    return {**_common_training_overrides(args), **{key: value for key, value in {
+        "steps": args.steps, "eval_interval": args.eval_interval, "eval_batches": args.eval_batches}.items()
+        if value is not None}}
 
 
 def _train_mlm(args):
     from keras_llm.zoo.mlm_runs import train_mlm_run
 
-    training = {key: value for key, value in {
-        "steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "eval_interval": args.eval_interval, "eval_batches": args.eval_batches, "seed": args.seed,
-    }.items() if value is not None}
+    training = _step_training_overrides(args)
     run_dir, _ = train_mlm_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus, training_overrides=training)
     print(f"done. Fine-tune: keras-llm train bert-classifier --train FILE --init-from {run_dir}")
 
@@ -165,11 +208,9 @@ def _train_mlm(args):
 def _train_classifier(args):
     from keras_llm.zoo.bert_runs import train_classifier_run
 
-    training = {key: value for key, value in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "max_length": args.max_length, "seed": args.seed}.items() if value is not None}
-    if args.no_jit:
-        training["jit_compile"] = False
+    training = _common_training_overrides(args)
+    training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
+                     if value is not None})
     run_dir, _ = train_classifier_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
@@ -181,12 +222,7 @@ def _train_classifier(args):
 def _train_gpt(args):
     from keras_llm.zoo import train_gpt_run
 
-    training = {key: value for key, value in {
-        "steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "eval_interval": args.eval_interval, "eval_batches": args.eval_batches, "seed": args.seed,
-    }.items() if value is not None}
-    if args.no_jit:
-        training["jit_compile"] = False
+    training = _step_training_overrides(args)
     model = {key: value for key, value in {
         "max_length": args.max_length, "num_layers": args.num_layers, "hidden_dim": args.hidden_dim,
     }.items() if value is not None}

@@ -1,5 +1,6 @@
 """The keras-llm command: one line on stderr and exit code 2 for bad input; happy paths."""
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,44 @@ def test_embed_prints_sentence_transformers_embeddings(capsys):
     rows = capsys.readouterr().out.strip().split("\n")
     vectors = np.array([[float(v) for v in row.split("\t")[1].split()] for row in rows])
     np.testing.assert_allclose(vectors, expected, atol=2e-6)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "gpus"], "unknown strategy 'gpus'"),
+    (["--strategy", "tpu"], "no TPU found"),
+    (["--precision", "fp8"], "unknown precision 'fp8'"),
+])
+def test_bad_scale_out_options_are_one_line_and_exit_2(flags, message, tiny_corpus, tmp_path, capsys):
+    argv = ["train", "gpt-shakespeare-char", "--corpus", str(tiny_corpus), "--run-dir", str(tmp_path / "r"), *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("keras-llm: error:") and "\n" not in err and message in err, err
+
+
+def test_multi_worker_with_malformed_tf_config_exits_2(monkeypatch, tiny_corpus, tmp_path, capsys):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}')
+    argv = ["train", "gpt-shakespeare-char", "--corpus", str(tiny_corpus), "--strategy", "multi_worker"]
+    assert main(argv) == 2
+    assert "host:port" in capsys.readouterr().err
+
+
+def test_resume_of_a_run_of_another_model_type_exits_2(trained_run, tmp_path, capsys):
+    run_dir, _ = trained_run
+    assert main(["train", "bert-sentiment", "--resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "trained a gpt model" in err, err
+    assert main(["train", "gpt-shakespeare-char", "--resume", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_train_with_mixed_bfloat16_and_a_strategy(tiny_corpus, tmp_path, capsys):
+    run_dir = tmp_path / "bf16"
+    argv = ["train", "gpt-shakespeare-char", "--corpus", str(tiny_corpus), "--run-dir", str(run_dir),
+            "--steps", "4", "--eval-interval", "2", "--eval-batches", "1", "--batch-size", "4", "--max-length", "16",
+            "--num-layers", "1", "--hidden-dim", "16", "--no-jit", "--precision", "mixed_bfloat16",
+            "--strategy", "mirrored", "--steps-per-execution", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "strategy: mirrored (1 replica)" in out
+    training = json.loads((run_dir / "run.json").read_text())["training"]
+    assert training["steps_per_execution"] == 2

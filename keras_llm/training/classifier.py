@@ -13,6 +13,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.runtime import compile_options
 
 
 @dataclasses.dataclass
@@ -33,9 +34,10 @@ class ClassifierTrainingConfig:
     patience: int = 2
     seed: int = 1337
     jit_compile: bool = True
+    steps_per_execution: int = 1
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
             positive_int(name.replace("_", "-"), getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
@@ -126,7 +128,7 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
                              global_clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"), SparseMacroF1(len(label_names))],
-        jit_compile=config.jit_compile,
+        **compile_options(config.jit_compile, config.steps_per_execution),
     )
     logs = os.path.join(run_dir, "logs")
     guard = DivergenceGuard()

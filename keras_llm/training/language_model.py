@@ -16,6 +16,8 @@ from keras_llm.data import language_model_dataset, split_train_validation, valid
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.resume import best_logged, completed_epochs
+from keras_llm.training.runtime import compile_options
 
 
 @dataclasses.dataclass
@@ -37,9 +39,10 @@ class TrainingConfig:
     # None = automatic: XLA for Transformers; off for recurrent models, whose scan runs
     # about 2x slower under XLA on CPU (measured: 20 LSTM steps 14.5 s jitted vs 5.1 s not).
     jit_compile: bool | None = None
+    steps_per_execution: int = 1
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "eval_interval", "eval_batches"):
+        for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution"):
             positive_int(name.replace("_", "-"), getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
@@ -53,6 +56,7 @@ def run_paths(run_dir):
         "backup": os.path.join(run_dir, "backup"),
         "best": os.path.join(run_dir, "best.keras"),
         "final": os.path.join(run_dir, "final.keras"),
+        "history": os.path.join(run_dir, "history.csv"),
     }
 
 
@@ -96,7 +100,8 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
                              config.global_clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
-        jit_compile=_has_position_table(model) if config.jit_compile is None else config.jit_compile,
+        **compile_options(_has_position_table(model) if config.jit_compile is None else config.jit_compile,
+                          config.steps_per_execution),
     )
     extra = list(callbacks or [])
     if sample_fn is not None:
@@ -109,15 +114,25 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     """``model.fit`` for ``config.steps`` steps in epochs of ``config.eval_interval`` steps.
 
     Adds the run's standard callbacks (resume backup, best checkpoint by val loss, NaN stop,
-    TensorBoard last so it sees what the others add to the logs) and saves ``final.keras``.
+    history.csv, TensorBoard last so it sees what the others add to the logs) and saves
+    ``final.keras``. ``train`` must be an endless, deterministic stream: when the run resumes
+    after a crash, the batches of the completed epochs are skipped, so the resumed run sees
+    exactly the batches an uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
+    resumed_epochs = completed_epochs(paths["backup"])
+    if resumed_epochs:
+        train = train.skip(resumed_epochs * config.eval_interval)
     guard = DivergenceGuard()
     callbacks = [
-        keras.callbacks.BackupAndRestore(paths["backup"]),
-        FiniteModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True),
+        # Two copies of the backup, so a crash while one is being written leaves the other.
+        keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+        FiniteModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True,
+                              initial_value_threshold=best_logged(paths["history"], "val_loss")
+                              if resumed_epochs else None),
         guard,
         *extra_callbacks,
+        keras.callbacks.CSVLogger(paths["history"], append=bool(resumed_epochs)),
         keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
     ]
     epochs = -(-config.steps // config.eval_interval)

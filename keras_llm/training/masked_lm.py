@@ -7,6 +7,7 @@ from keras_llm.data.masked_lm import masked_lm_dataset
 from keras_llm.errors import UserInputError
 from keras_llm.training.language_model import fit_in_intervals
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.runtime import compile_options
 
 
 def train_masked_lm(model, tokenizer, lines, run_dir, config, max_length=128, verbose=1):
@@ -39,6 +40,6 @@ def train_masked_lm(model, tokenizer, lines, run_dir, config, max_length=128, ve
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy"),
                           keras_hub.metrics.Perplexity(from_logits=True)],
-        jit_compile=True if config.jit_compile is None else config.jit_compile,
+        **compile_options(True if config.jit_compile is None else config.jit_compile, config.steps_per_execution),
     )
     return fit_in_intervals(model, train, valid, run_dir, config, verbose=verbose)
