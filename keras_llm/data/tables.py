@@ -57,7 +57,8 @@ def read_labeled_table(path, text_column="text", label_column="label", text_pair
     wanted = [c for c in (text_column, label_column, text_pair_column) if c is not None]
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise UserInputError(f"{path} has no column {missing[0]!r}; its columns are: {', '.join(columns)}")
+        hint = "" if column_names or len(missing) < len(wanted) else " (the first row is read as the header row)"
+        raise UserInputError(f"{path} has no column {missing[0]!r}; its columns are: {', '.join(columns)}{hint}")
     texts, pairs, labels = [], [], []
     for row_number, row in enumerate(reader, start=1 if column_names else 2):
         text_value, label_value = (row.get(text_column) or ""), (row.get(label_column) or "").strip()

@@ -1,7 +1,10 @@
 """TF Serving's directory layout, written atomically: ``<base>/<name>/<version>/``."""
 
 import os
+import re
 import shutil
+
+_TEMPORARY = re.compile(r"^\.tmp-\d+-(\d+)$")
 
 
 def next_version(model_dir):
@@ -23,6 +26,7 @@ def write_version_atomically(model_dir, write_fn):
         the path of the new version.
     """
     os.makedirs(model_dir, exist_ok=True)
+    _remove_leftovers_of_dead_exports(model_dir)
     version = next_version(model_dir)
     tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -33,3 +37,21 @@ def write_version_atomically(model_dir, write_fn):
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return final_dir
+
+
+def _remove_leftovers_of_dead_exports(model_dir):
+    """Delete ``.tmp-<version>-<pid>`` folders whose export process no longer runs (it was killed)."""
+    for entry in os.listdir(model_dir):
+        match = _TEMPORARY.match(entry)
+        if match and not _process_alive(int(match.group(1))):
+            shutil.rmtree(os.path.join(model_dir, entry), ignore_errors=True)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True

@@ -59,3 +59,11 @@ def test_headerless_tsv_with_quotes_and_unicode_line_breaks(tmp_path):
     path.write_text('A "quoted", odd\x85line, really\t1\nPlain one\t0\n', encoding="utf-8")
     texts, labels = read_labeled_table(path, "sentence", "label", column_names=["sentence", "label"])
     assert texts == ['A "quoted", odd\x85line, really', "Plain one"] and labels == ["1", "0"]
+
+
+def test_file_without_a_header_row_says_so(tmp_path):
+    path = tmp_path / "headerless.csv"
+    path.write_text("a great film,pos\nan awful mess,neg\n", encoding="utf-8")
+    with pytest.raises(UserInputError, match=r"no column 'text'; its columns are: a great film, pos "
+                                             r"\(the first row is read as the header row\)"):
+        read_labeled_table(str(path))
