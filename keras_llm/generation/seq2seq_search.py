@@ -123,6 +123,16 @@ def _beam(stepper, source_ids, new, start_id, end_id, num_beams, length_penalty)
     return state[6][:, 0]
 
 
+def _check_arguments(stepper, max_new_tokens, num_beams):
+    num_beams, new = int(num_beams), int(max_new_tokens)
+    if num_beams < 1 or new < 0:
+        raise UserInputError(f"need num_beams >= 1 and max_new_tokens >= 0; got {num_beams} and {new}")
+    if new > stepper.max_target_length:
+        raise UserInputError(f"max_new_tokens must be at most the model's max_target_length "
+                             f"{stepper.max_target_length}; got {new}")
+    return num_beams, new
+
+
 def translate_ids(model, source_ids, max_new_tokens, start_id, end_id, num_beams=1, length_penalty=1.0,
                   use_cache=True):
     """Decode target ids for each source: greedy (``num_beams=1``) or beam search.
@@ -143,12 +153,7 @@ def translate_ids(model, source_ids, max_new_tokens, start_id, end_id, num_beams
         >>> translate_ids(model, [[45, 12, 7, 0]], 10, start_id=2, end_id=3, num_beams=4)
     """
     stepper = CachedSeq2Seq(model)
-    num_beams, new = int(num_beams), int(max_new_tokens)
-    if num_beams < 1 or new < 0:
-        raise UserInputError(f"need num_beams >= 1 and max_new_tokens >= 0; got {num_beams} and {new}")
-    if new > stepper.max_target_length:
-        raise UserInputError(f"max_new_tokens must be at most the model's max_target_length "
-                             f"{stepper.max_target_length}; got {new}")
+    num_beams, new = _check_arguments(stepper, max_new_tokens, num_beams)
     if not use_cache and num_beams > 1:
         raise UserInputError("beam search always uses the cache (use_cache=False is for greedy decoding)")
     source_ids = tf.cast(source_ids, tf.int32)[:, :stepper.max_source_length]
@@ -187,8 +192,10 @@ def translate(model, source_tokenizer, target_tokenizer, texts, max_new_tokens=N
     if not texts:
         return []
     start_id, end_id = start_end_ids(target_tokenizer)
-    stepper_limit = CachedSeq2Seq(model).max_target_length
-    new = stepper_limit - 1 if max_new_tokens is None else int(max_new_tokens)
+    stepper = CachedSeq2Seq(model)
+    new = stepper.max_target_length - 1 if max_new_tokens is None else max_new_tokens
+    _check_arguments(stepper, new, num_beams)  # here, not inside tf.function, for a plain error
+    new = int(new)
     compiled = model.__dict__.setdefault("_keras_llm_translate", {})
     key = (new, int(num_beams), bool(jit_compile))
     if key not in compiled:

@@ -1,20 +1,109 @@
-"""`keras-llm` commands for the translator task (see keras_llm/cli.py, TASK_MODULES)."""
+"""`keras-llm` commands for the translator task (see keras_llm/cli.py, TASK_MODULES).
 
-RECIPE_KINDS = ()
+    keras-llm train translator --pairs FILE [--valid FILE] [--source-column N --target-column N]
+    keras-llm train transformer-spa-eng
+    keras-llm translate RUN_DIR --text "..." [--text ...] [--num-beams N] [--length-penalty X] [--max-new-tokens N]
+    keras-llm export RUN_DIR
+"""
+
+import argparse
+
+from keras_llm.errors import UserInputError
+
+RECIPE_KINDS = ("transformer-seq2seq",)
+
+
+def _column(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a column number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"column numbers start at 0; got {value}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
 
 
 def add_train_arguments(train_parser):
-    """Add this task's options to `keras-llm train`."""
+    """Add this task's options to `keras-llm train` (the shared ones are reused: --valid, --steps, ...)."""
+    group = train_parser.add_argument_group("translator recipes (translator, transformer-spa-eng)")
+    group.add_argument("--pairs", help="UTF-8 TSV of sentence pairs, source<TAB>target, no header")
+    group.add_argument("--source-column", type=_column, help="0-based column of the source text (default 0)")
+    group.add_argument("--target-column", type=_column, help="0-based column of the target text (default 1)")
 
 
 def add_commands(commands):
-    """Add this task's subcommands; return {command name: handler(args)}."""
-    return {}
+    """Add `keras-llm translate`; return {command name: handler(args)}."""
+    parser = commands.add_parser("translate", help="translate texts with a trained translator run")
+    parser.add_argument("run_dir")
+    parser.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    parser.add_argument("--num-beams", type=_positive_int, help="1 = greedy (default: the recipe's)")
+    parser.add_argument("--length-penalty", type=float, help="beam ranking: sum log p / length ** X")
+    parser.add_argument("--max-new-tokens", type=_positive_int,
+                        help="target tokens at most (default max_target_length - 1; at most max_target_length)")
+    return {"translate": _translate}
 
 
 def train(args):
-    raise NotImplementedError
+    from keras_llm.zoo.translator_runs import train_translator_run
+
+    if getattr(args, "corpus", None):
+        raise UserInputError("translator recipes read sentence pairs: use --pairs FILE, not --corpus")
+    if getattr(args, "epochs", None):
+        raise UserInputError("translator recipes count optimizer steps: use --steps, not --epochs")
+    options = {"steps": "steps", "batch_size": "batch_size", "learning_rate": "learning_rate",
+               "eval_interval": "eval_interval", "eval_batches": "eval_batches", "seed": "seed",
+               "steps_per_execution": "steps_per_execution"}
+    training = {key: getattr(args, name) for key, name in options.items() if getattr(args, name, None) is not None}
+    if getattr(args, "no_jit", False):
+        training["jit_compile"] = False
+    model = {}
+    if getattr(args, "max_length", None):
+        model.update(max_source_length=args.max_length, max_target_length=args.max_length)
+    if getattr(args, "num_layers", None):
+        model.update(num_encoder_layers=args.num_layers, num_decoder_layers=args.num_layers)
+    if getattr(args, "hidden_dim", None):
+        model.update(hidden_dim=args.hidden_dim, intermediate_dim=4 * args.hidden_dim)
+    run_dir, _ = train_translator_run(
+        args.recipe, run_dir=args.run_dir, pairs_file=args.pairs or getattr(args, "train_file", None),
+        valid_file=getattr(args, "valid_file", None), source_column=args.source_column,
+        target_column=args.target_column, training_overrides=training, model_overrides=model)
+    print(f"done. Translate: keras-llm translate {run_dir} --text '...'   "
+          f"TensorBoard: tensorboard --logdir {run_dir}/logs")
+
+
+def _translate(args):
+    from keras_llm.generation.seq2seq_search import translate
+    from keras_llm.zoo.translator_runs import load_translator_run
+
+    model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
+    decode = info.get("decode", {})
+    num_beams = args.num_beams or int(decode.get("num_beams", 1))
+    length_penalty = args.length_penalty if args.length_penalty is not None else float(decode.get("length_penalty", 1))
+    for translation in translate(model, source_tokenizer, target_tokenizer, args.text, args.max_new_tokens,
+                                 num_beams=num_beams, length_penalty=length_penalty):
+        print(translation)
 
 
 def export(args, run_info):
-    raise NotImplementedError
+    try:
+        from keras_llm.export.translator import export_translator
+    except ImportError:
+        raise UserInputError("export of translators: not yet") from None
+    from keras_llm.zoo.translator_runs import load_translator_run
+
+    model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
+    decode = info.get("decode", {})
+    path = export_translator(model, source_tokenizer, target_tokenizer, info, base_dir=args.base_dir,
+                             name=args.name or info["recipe"], num_beams=int(decode.get("num_beams", 4)),
+                             length_penalty=float(decode.get("length_penalty", 1.0)))
+    print(f"exported to {path}")

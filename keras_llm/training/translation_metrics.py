@@ -1,0 +1,146 @@
+"""Translation metrics: corpus BLEU, chrF (sacrebleu) and ROUGE, padding-aware token accuracy,
+and a callback that scores a fixed validation sample at every evaluation.
+"""
+
+import os
+
+import keras
+import sacrebleu
+import tensorflow as tf
+from keras import ops
+
+
+def corpus_bleu(hypotheses, references, tokenize="13a"):
+    """Corpus BLEU (0-100) of sacrebleu 2.6 with one reference per sentence.
+
+    Args:
+        hypotheses, references: lists of str of equal length.
+        tokenize: sacrebleu tokenizer: ``"13a"`` (default, WMT's), ``"zh"`` for Chinese,
+            ``"intl"``, ``"char"``, ``"none"``...
+
+    Example:
+        >>> corpus_bleu(["the cat sat on the mat"], ["the cat sat on a mat"])   # 53.7
+    """
+    _check(hypotheses, references)
+    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize=tokenize).score)
+
+
+def corpus_chrf(hypotheses, references):
+    """Corpus chrF (0-100; character n-gram F-score, β = 2) of sacrebleu 2.6."""
+    _check(hypotheses, references)
+    return float(sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score)
+
+
+def corpus_rouge(hypotheses, references, rouge_types=("rouge1", "rouge2", "rougeL")):
+    """Mean ROUGE F1 (0-100) per type, from Google's ``rouge-score`` (English tokenization).
+
+    Returns:
+        dict ``{rouge_type: score}``.
+    """
+    from rouge_score import rouge_scorer  # imported here: only reports need it
+
+    _check(hypotheses, references)
+    scorer = rouge_scorer.RougeScorer(list(rouge_types))
+    totals = dict.fromkeys(rouge_types, 0.0)
+    for hypothesis, reference in zip(hypotheses, references):
+        for kind, score in scorer.score(reference, hypothesis).items():
+            totals[kind] += score.fmeasure
+    return {kind: 100.0 * total / max(len(hypotheses), 1) for kind, total in totals.items()}
+
+
+def _check(hypotheses, references):
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class MaskedTokenAccuracy(keras.metrics.Metric):
+    """Share of non-padding target tokens whose arg-max prediction is right.
+
+    Args:
+        pad_id: label id that is padding (not counted).
+
+    Call arguments (``update_state``):
+        y_true: int ``(batch, tgt_len)``; y_pred: logits ``(batch, tgt_len, vocab)``.
+
+    Example:
+        >>> metric = MaskedTokenAccuracy()
+        >>> metric.update_state([[4, 0]], [[[0, 0, 0, 0, 9.0], [9.0, 0, 0, 0, 0]]])
+        >>> float(metric.result())   # 1.0: the padded position does not count
+    """
+
+    def __init__(self, pad_id=0, name="token_accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pad_id = int(pad_id)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "int32")
+        mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
+        hits = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), "float32")
+        self.correct.assign_add(ops.sum(hits * mask))
+        self.total.assign_add(ops.sum(mask))
+
+    def result(self):
+        return ops.divide_no_nan(self.correct, self.total)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.total.assign(0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "pad_id": self.pad_id}
+
+
+class TranslationMetricsCallback(keras.callbacks.Callback):
+    """At each evaluation, translate a fixed validation sample and score it.
+
+    Adds ``val_bleu`` and ``val_chrf`` to the epoch logs (so History has them and Keras'
+    ``TensorBoard`` callback, which runs after this one, logs them as ``epoch_bleu`` and
+    ``epoch_chrf`` under ``logs/validation``), and writes the first ``num_examples``
+    translations as TensorBoard text (tag ``translations``, run ``samples``).
+
+    Args:
+        translate_fn: ``list[str] -> list[str]``, e.g. a closure over
+            :func:`keras_llm.generation.seq2seq_search.translate`.
+        sources, references: the validation sample (lists of str).
+        log_dir: the run's TensorBoard directory.
+        steps_per_epoch: to log the text at the global step.
+        tokenize: sacrebleu tokenizer for BLEU (``"zh"`` for Chinese targets).
+        num_examples: translations shown in TensorBoard and on the console.
+        verbose: print the scores and examples.
+    """
+
+    def __init__(self, translate_fn, sources, references, log_dir, steps_per_epoch, tokenize="13a",
+                 num_examples=3, verbose=True):
+        super().__init__()
+        self.translate_fn = translate_fn
+        self.sources, self.references = list(sources), list(references)
+        self.log_dir = log_dir
+        self.steps_per_epoch = steps_per_epoch
+        self.tokenize = tokenize
+        self.num_examples = num_examples
+        self.verbose = verbose
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        hypotheses = self.translate_fn(self.sources)
+        bleu = corpus_bleu(hypotheses, self.references, self.tokenize)
+        chrf = corpus_chrf(hypotheses, self.references)
+        if logs is not None:
+            logs["val_bleu"], logs["val_chrf"] = bleu, chrf
+        rows = [f"| {s} | {h} | {r} |" for s, h, r in
+                zip(self.sources, hypotheses, self.references)][:self.num_examples]
+        table = "\n".join(["| source | translation | reference |", "|---|---|---|", *rows])
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+        with self._writer.as_default():
+            tf.summary.text("translations", table, step=(epoch + 1) * self.steps_per_epoch)
+        self._writer.flush()
+        if self.verbose:
+            print(f"\nBLEU {bleu:.2f}  chrF {chrf:.2f} on {len(self.sources)} validation pairs\n{table}", flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
