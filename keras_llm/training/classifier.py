@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
-from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.run_callbacks import run_callbacks, run_paths
 from keras_llm.training.runtime import compile_options
 
 
@@ -43,16 +43,27 @@ class ClassifierTrainingConfig:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
 
 
-def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size, shuffle=False, seed=0):
+def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size, shuffle=False, seed=0,
+                                epochs=None):
     """Batches of ``(encoded inputs dict, label ids)``; tokenization runs inside the tf.data graph.
 
-    Texts longer than ``max_length`` tokens are truncated by the tokenizer.
+    Texts longer than ``max_length`` tokens are truncated by the tokenizer. With ``shuffle``,
+    pass ``epochs``: the stream then holds ``epochs`` passes, each in its own order drawn from
+    ``seed + epoch`` and each ending with its own (possibly short) batch. Because every epoch's
+    order is fixed in advance, a run resumed after a crash can skip the finished epochs'
+    batches and see exactly the batches an uninterrupted run would have seen.
     """
-    data = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string),
-                                               tf.constant(np.asarray(label_ids, np.int32))))
+    label_ids = np.asarray(label_ids, np.int32)
     if shuffle:
-        data = data.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(batch_size)
+        orders = np.stack([np.random.default_rng(seed + epoch).permutation(len(texts))
+                           for epoch in range(epochs or 1)])
+        texts, label_ids = np.asarray(list(texts), object)[orders], label_ids[orders]
+        data = tf.data.Dataset.from_tensor_slices((tf.constant(texts.tolist(), tf.string),
+                                                   tf.constant(label_ids)))
+        data = data.flat_map(lambda text, label: tf.data.Dataset.from_tensor_slices((text, label)).batch(batch_size))
+    else:
+        data = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(label_ids)))
+        data = data.batch(batch_size)
     return data.map(lambda text, label: (tokenizer.encode_batch(text, max_length=max_length), label),
                     num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -119,9 +130,10 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         the Keras ``History``.
     """
     train_data = text_classification_dataset(tokenizer, *train, config.max_length, config.batch_size,
-                                             shuffle=True, seed=config.seed)
+                                             shuffle=True, seed=config.seed, epochs=config.epochs)
     valid_data = text_classification_dataset(tokenizer, *valid, config.max_length, config.eval_batch_size)
-    total_steps = config.epochs * max(1, -(-len(train[0]) // config.batch_size))
+    steps_per_epoch = max(1, -(-len(train[0]) // config.batch_size))
+    total_steps = config.epochs * steps_per_epoch
     schedule = WarmupLinearDecay(config.learning_rate, min(config.warmup_steps, total_steps // 2), total_steps)
     model.compile(
         optimizer=make_adamw(model, schedule, weight_decay=config.weight_decay, beta_2=0.999,
@@ -130,18 +142,15 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"), SparseMacroF1(len(label_names))],
         **compile_options(config.jit_compile, config.steps_per_execution),
     )
-    logs = os.path.join(run_dir, "logs")
-    guard = DivergenceGuard()
-    callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
-        FiniteModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss", save_best_only=True),
+    paths = run_paths(run_dir)
+    callbacks, guard, resumed_epochs = run_callbacks(run_dir, [
+        # After a resume, patience counts again from the resumed epoch.
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        guard,
-        ConfusionMatrixCallback(valid_data, label_names, logs),
-        keras.callbacks.TensorBoard(logs),
-    ]
-    history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks,
+        ConfusionMatrixCallback(valid_data, label_names, paths["logs"]),
+    ])
+    history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+                        epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    guard.raise_if_diverged(os.path.join(run_dir, "best.keras"))
-    model.save(os.path.join(run_dir, "final.keras"))
+    guard.raise_if_diverged(paths["best"])
+    model.save(paths["final"])
     return history

@@ -6,7 +6,6 @@ perplexity and learning rate, checkpoints are written, and a text sample is take
 """
 
 import dataclasses
-import os
 
 import keras
 import keras_hub
@@ -14,9 +13,9 @@ import keras_hub
 from keras_llm.checks import positive_int
 from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
-from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TextSampleCallback
+from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
-from keras_llm.training.resume import best_logged, completed_epochs
+from keras_llm.training.run_callbacks import run_callbacks, run_paths
 from keras_llm.training.runtime import compile_options
 
 
@@ -47,17 +46,6 @@ class TrainingConfig:
         if self.learning_rate <= 0:
             raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)
-
-
-def run_paths(run_dir):
-    """Where a run keeps its files."""
-    return {
-        "logs": os.path.join(run_dir, "logs"),
-        "backup": os.path.join(run_dir, "backup"),
-        "best": os.path.join(run_dir, "best.keras"),
-        "final": os.path.join(run_dir, "final.keras"),
-        "history": os.path.join(run_dir, "history.csv"),
-    }
 
 
 def _has_position_table(model):
@@ -120,21 +108,8 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     exactly the batches an uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
-    resumed_epochs = completed_epochs(paths["backup"])
-    if resumed_epochs:
-        train = train.skip(resumed_epochs * config.eval_interval)
-    guard = DivergenceGuard()
-    callbacks = [
-        # Two copies of the backup, so a crash while one is being written leaves the other.
-        keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
-        FiniteModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True,
-                              initial_value_threshold=best_logged(paths["history"], "val_loss")
-                              if resumed_epochs else None),
-        guard,
-        *extra_callbacks,
-        keras.callbacks.CSVLogger(paths["history"], append=bool(resumed_epochs)),
-        keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
-    ]
+    callbacks, guard, resumed_epochs = run_callbacks(run_dir, extra_callbacks)
+    train = train.skip(resumed_epochs * config.eval_interval)
     epochs = -(-config.steps // config.eval_interval)
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
                         callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves

@@ -13,6 +13,8 @@ import keras_llm  # noqa: F401  (selects the TensorFlow backend)
 from keras_llm.models import BertConfig, GPTConfig, RNNConfig, build_bert_classifier, build_gpt, build_rnn_lm
 from keras_llm.models.bert_mlm import build_bert_masked_lm
 from keras_llm.models.rnn import build_rnn_classifier
+from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
+from keras_llm.models.token_classifier import build_token_classifier
 from keras_llm.training.runtime import PRECISIONS, precision_policy
 
 VOCAB, SEQ, BATCH = 40, 8, 4
@@ -39,6 +41,16 @@ MODELS = {
     "gru_lm": (lambda: build_rnn_lm(RNNConfig(vocab_size=VOCAB, cell="gru", units=16, embedding_dim=16)),
                _ids, _next_tokens),
     "bilstm_classifier": (lambda: build_rnn_classifier(VOCAB, 2, units=8, embedding_dim=8), _ids, _classes),
+    "seq2seq": (lambda: build_seq2seq_transformer(Seq2SeqConfig(
+                    VOCAB, VOCAB, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, hidden_dim=16,
+                    max_source_length=SEQ, max_target_length=SEQ, dropout=0.0)),
+                {"encoder_token_ids": _ids, "decoder_token_ids": _ids[:, ::-1].copy()}, _next_tokens),
+    "bert_tagger": (lambda: build_token_classifier("bert", num_tags=5, vocab_size=VOCAB, hidden_dim=16, num_layers=1,
+                                                   num_heads=2, max_length=SEQ, dropout=0.0),
+                    _bert_inputs, _rng.integers(0, 5, size=(BATCH, SEQ))),
+    "bilstm_tagger": (lambda: build_token_classifier("bilstm", num_tags=5, vocab_size=VOCAB, units=8,
+                                                     embedding_dim=8, dropout=0.0),
+                      _bert_inputs, _rng.integers(0, 5, size=(BATCH, SEQ))),
 }
 
 
