@@ -33,7 +33,7 @@ def translator_run(tmp_path_factory):
     pairs.write_text("\n".join(number_pairs()) + "\n", encoding="utf-8")
     run_dir, history = train_translator_run(
         "translator", run_dir=str(root / "run"), pairs_file=str(pairs),
-        training_overrides=dict(steps=90, eval_interval=30, eval_batches=2, eval_pairs=16, batch_size=16,
+        training_overrides=dict(steps=80, eval_interval=40, eval_batches=2, eval_pairs=8, batch_size=16,
                                 warmup_steps=10, learning_rate=3e-3, label_smoothing=0.0),
         model_overrides=dict(num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32, intermediate_dim=64,
                              num_heads=2, max_source_length=8, max_target_length=8, dropout=0.0),
@@ -44,10 +44,13 @@ def translator_run(tmp_path_factory):
 def test_loss_falls_and_bleu_is_logged(translator_run):
     run_dir, history = translator_run
     scores = history.history
-    assert len(scores["val_loss"]) == 3
-    assert scores["val_loss"][-1] < scores["val_loss"][0] - 0.5, scores["val_loss"]
+    assert len(scores["val_loss"]) == 2
+    vocabulary = len((open(os.path.join(run_dir, "target_tokenizer", "vocab.txt"), encoding="utf-8")).readlines())
+    # A random model starts near ln(vocabulary); after 40 steps it is well below, and still falling.
+    assert scores["val_loss"][0] < np.log(vocabulary) - 1.0, (scores["val_loss"], vocabulary)
+    assert scores["val_loss"][-1] < 0.9 * scores["val_loss"][0], scores["val_loss"]
     assert scores["val_token_accuracy"][-1] > scores["val_token_accuracy"][0]
-    assert 0.0 <= scores["val_bleu"][-1] <= 100.0 and len(scores["val_chrf"]) == 3
+    assert 0.0 <= scores["val_bleu"][-1] <= 100.0 and len(scores["val_chrf"]) == 2
     validation = event_accumulator.EventAccumulator(os.path.join(run_dir, "logs", "validation"),
                                                     size_guidance={"tensors": 0})
     validation.Reload()
@@ -57,7 +60,7 @@ def test_loss_falls_and_bleu_is_logged(translator_run):
                                                  size_guidance={"tensors": 0})
     samples.Reload()
     events = samples.Tensors("translations")
-    assert [event.step for event in events] == [30, 60, 90]
+    assert [event.step for event in events] == [40, 80]
     assert "| source | translation | reference |" in events[-1].tensor_proto.string_val[0].decode()
 
 

@@ -19,8 +19,8 @@ def trained(tmp_path_factory):
     pairs.write_text("\n".join("\t".join([row.split("\t")[1], row.split("\t")[0]]) for row in PAIRS),
                      encoding="utf-8")
     run_dir = root / "run"
-    code = main(["train", "translator", "--pairs", str(pairs), "--run-dir", str(run_dir), "--steps", "12",
-                 "--eval-interval", "6", "--eval-batches", "1", "--batch-size", "8", "--num-layers", "1",
+    code = main(["train", "translator", "--pairs", str(pairs), "--run-dir", str(run_dir), "--steps", "8",
+                 "--eval-interval", "8", "--eval-batches", "1", "--batch-size", "8", "--num-layers", "1",
                  "--hidden-dim", "16", "--max-length", "8", "--source-column", "1", "--target-column", "0",
                  "--no-jit"])
     assert code == 0
@@ -32,7 +32,7 @@ def test_train_writes_a_run_and_translate_prints_one_line_per_text(trained, caps
     info = json.loads((run_dir / "run.json").read_text())
     assert info["model"] == "transformer-seq2seq" and info["recipe"] == "translator"
     assert (info["source_column"], info["target_column"]) == (1, 0)
-    assert info["model_config"]["max_source_length"] == 8 and info["training"]["steps"] == 12
+    assert info["model_config"]["max_source_length"] == 8 and info["training"]["steps"] == 8
     assert "cold" in (run_dir / "source_tokenizer" / "vocab.txt").read_text().split()
     assert "cold" not in (run_dir / "target_tokenizer" / "vocab.txt").read_text().split()
     capsys.readouterr()
@@ -67,6 +67,7 @@ def test_bad_inputs_exit_2_with_one_line(trained, capsys, tmp_path):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.slow  # a SavedModel export takes seconds; tests/export covers the exporter itself
 def test_export_writes_a_saved_model_or_says_not_yet(trained, capsys, tmp_path):
     _, run_dir = trained
     capsys.readouterr()
