@@ -203,6 +203,8 @@ def translate(model, source_tokenizer, target_tokenizer, texts, max_new_tokens=N
             return translate_ids(model, source_ids, new, start_id, end_id, key[1], penalty)
         compiled[key] = tf.function(run, jit_compile=key[2], reduce_retracing=True)
     source_ids = source_tokenizer.tokenize(tf.constant(texts)).to_tensor(0)
+    # Texts with no tokens at all (e.g. "") would leave a 0-wide batch; one padding column keeps shapes sane.
+    source_ids = tf.pad(source_ids, [[0, 0], [0, tf.maximum(1 - tf.shape(source_ids)[1], 0)]])
     ids = compiled[key](source_ids, tf.constant(float(length_penalty)))
     out = [text.decode("utf-8", errors="replace") for text in target_tokenizer.detokenize(ids).numpy()]
     return out[0] if single else out
