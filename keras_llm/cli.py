@@ -33,8 +33,15 @@ def _positive_float(text):
     return value
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Bad arguments give one line on stderr (not the usage block) and exit code 2, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="keras-llm", description=__doc__)
+    parser = _OneLineErrorParser(prog="keras-llm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a zoo recipe (see `keras-llm zoo`)")

@@ -43,7 +43,8 @@ def test_non_positive_numbers_exit_2(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "gpt-shakespeare-char", flag, value])
     assert exit_info.value.code == 2
-    assert "positive" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert "positive" in err and "\n" not in err, err  # one line, not argparse's usage block
 
 
 def test_generate_and_zoo(trained_run, capsys):
@@ -118,3 +119,13 @@ def test_train_with_mixed_bfloat16_and_a_strategy(tiny_corpus, tmp_path, capsys)
     assert "strategy: mirrored (1 replica)" in out
     training = json.loads((run_dir / "run.json").read_text())["training"]
     assert training["steps_per_execution"] == 2
+
+
+def test_console_script_error_is_exactly_one_line_on_stderr(tmp_path):
+    """In a fresh process, TensorFlow's C++ start-up notes must not reach stderr either."""
+    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
+    for argv in (["train", "gpt-shakespeare-char", "--corpus", str(tmp_path / "nope.txt")],
+                 ["train", "gpt-shakespeare-char", "--steps", "0"]):
+        completed = subprocess.run([script, *argv], capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 2
+        assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("keras-llm"), completed.stderr
