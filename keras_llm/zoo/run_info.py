@@ -37,5 +37,19 @@ def load_trained_run(run_dir, expected_model, which="best"):
         path = os.path.join(run_dir, "final.keras")
     if not os.path.isfile(path):
         raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
-    model = keras.models.load_model(path, safe_mode=True, compile=False)
-    return model, load_tokenizer(os.path.join(run_dir, "tokenizer")), info
+    return load_keras_model(path), load_tokenizer(os.path.join(run_dir, "tokenizer")), info
+
+
+def load_keras_model(path):
+    """Load a ``.keras`` file without running code from it (Keras' ``safe_mode``), uncompiled.
+
+    A file that would need to deserialize Python code (a ``Lambda`` layer's bytecode) is refused
+    with one clear line instead of being executed.
+    """
+    try:
+        return keras.models.load_model(path, safe_mode=True, compile=False)
+    except ValueError as error:
+        if "safe_mode" in str(error) or "unsafe" in str(error).lower():
+            raise UserInputError(f"{path} contains Python code (e.g. a Lambda layer); keras-llm loads models "
+                                 f"with Keras safe_mode on and will not run it") from None
+        raise
