@@ -169,7 +169,8 @@ def translate(model, source_tokenizer, target_tokenizer, texts, max_new_tokens=N
               length_penalty=1.0, jit_compile=False):
     """Translate strings with a trained model and its two tokenizers.
 
-    Sources longer than the model's ``max_source_length`` tokens are truncated to it.
+    Sources longer than the model's ``max_source_length`` tokens are truncated to it; a text with no
+    source tokens (e.g. ``""``) translates to ``""``.
 
     Args:
         model: a model from :func:`keras_llm.models.build_seq2seq_transformer`.
@@ -203,8 +204,10 @@ def translate(model, source_tokenizer, target_tokenizer, texts, max_new_tokens=N
             return translate_ids(model, source_ids, new, start_id, end_id, key[1], penalty)
         compiled[key] = tf.function(run, jit_compile=key[2], reduce_retracing=True)
     source_ids = source_tokenizer.tokenize(tf.constant(texts)).to_tensor(0)
-    # Texts with no tokens at all (e.g. "") would leave a 0-wide batch; one padding column keeps shapes sane.
+    # Texts with no tokens at all (e.g. "") would leave a 0-wide batch; one padding column keeps shapes valid.
     source_ids = tf.pad(source_ids, [[0, 0], [0, tf.maximum(1 - tf.shape(source_ids)[1], 0)]])
     ids = compiled[key](source_ids, tf.constant(float(length_penalty)))
-    out = [text.decode("utf-8", errors="replace") for text in target_tokenizer.detokenize(ids).numpy()]
+    # A source without tokens has nothing to translate (the exported model answers "" too).
+    texts = tf.where(tf.reduce_any(source_ids > 0, axis=1), target_tokenizer.detokenize(ids), "")
+    out = [text.decode("utf-8", errors="replace") for text in texts.numpy()]
     return out[0] if single else out

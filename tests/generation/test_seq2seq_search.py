@@ -136,8 +136,8 @@ def test_translate_text_and_a_string_signature():
     ids = translate_ids(model, source_tok.tokenize(texts).to_tensor(0), 7, START, END, num_beams=2)
     assert out == [t.decode() for t in target_tok.detokenize(ids).numpy()]
     assert translate(model, source_tok, target_tok, "I am cold.", num_beams=2) == out[0]
-    assert isinstance(translate(model, source_tok, target_tok, ""), str) and translate(model, source_tok, target_tok,
-                                                                                       []) == []
+    assert translate(model, source_tok, target_tok, ["", "I am cold."], num_beams=2) == ["", out[0]]
+    assert translate(model, source_tok, target_tok, []) == []
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string)])
     def serve(strings):
