@@ -79,6 +79,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--max-new-tokens", type=int, default=19, help="at most max_target_length - 1 = 19")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-early-stop", action="store_true",
+                        help="end id -1 (never produced): every row decodes --max-new-tokens tokens, so cached and "
+                             "uncached do the same number of steps at the full length")
     parser.add_argument("--skip-eager-uncached", action="store_true", help="the slowest row (minutes at batch 32)")
     parser.add_argument("--output", help="write the results as JSON here")
     return parser.parse_args(argv)
@@ -87,6 +90,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     model, source_tokenizer, start_id, end_id = load(args.run_dir)
+    end_id = -1 if args.no_early_stop else end_id
     sources, _ = read_pairs(DATA)
     # Sentences of typical length (the file is sorted by length): every 50th from the middle third.
     sentences = sources[len(sources) // 3: 2 * len(sources) // 3: 50]
@@ -119,7 +123,8 @@ def main(argv=None):
     report = {"command": f"benchmarks/translator_decode_speed.py {command}",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.platform(),
               "cpu_count": os.cpu_count(), "load_average_at_end": os.getloadavg(), "tensorflow": tf.__version__,
-              "trained_model": bool(args.run_dir), "parameters": model.count_params(), "rows": rows}
+              "trained_model": bool(args.run_dir), "early_stop": not args.no_early_stop,
+              "parameters": model.count_params(), "rows": rows}
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
