@@ -26,7 +26,8 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         prompt_ids: int32 ``(batch, prompt_len)``, right-padded; every row has ≥ 1 token.
         prompt_lengths: int32 ``(batch,)``, each in ``[1, max_length]``.
         max_new_tokens: int (or scalar tensor outside XLA).
-        temperature, top_k, top_p, seed: see :func:`select_next_token`.
+        temperature, top_k, top_p, seed: see :func:`select_next_token`. ``temperature=None`` is
+            greedy decoding known when tracing: the loop then holds only an argmax, no sampler.
         stop_ids: int32 ``(num_stop,)``; a row ends at its first stop token (not emitted).
         use_cache: use the key/value cache (fast) or re-run the window (reference).
         cache_length: slots of the cache / width of the window. Defaults to
@@ -54,6 +55,14 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
     buffer = tf.pad(prompt_ids, [[0, 0], [0, max_new_tokens + window]])
     end_index = prompt_lengths + max_new_tokens  # one past each row's last new token
     cache = stepper.empty_cache(batch, window) if use_cache else tf.zeros((0,), tf.float32)
+    first_position = tf.constant(1)
+    width = prompt_ids.shape[1]
+    if use_cache and isinstance(window, int) and width is not None and 1 < width <= window + 1:
+        # Encode the padded prompt block but its last column in one pass instead of one step per
+        # token. Entries past a shorter row's prompt hold padding; the loop, which starts at the
+        # shortest prompt, rewrites each of them before any query can attend to it (causal mask).
+        _, cache = stepper(prompt_ids[:, :-1], cache, 0)
+        first_position = tf.maximum(tf.reduce_min(prompt_lengths), 1)
 
     def write(buffer, position, tokens):
         one_hot = tf.one_hot(position, tf.shape(buffer)[1], dtype=tf.int32)[tf.newaxis, :]
@@ -81,7 +90,10 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         full = position - 1 - start >= window
         start, cache = tf.cond(full, lambda: slide(buffer, position - 1 - keep, cache), lambda: (start, cache))
         logits, cache = next_logits(buffer, start, cache, position)
-        sampled = select_next_token(logits, temperature, top_k, top_p, seed + tf.stack([0, position]))
+        if temperature is None:
+            sampled = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        else:
+            sampled = select_next_token(logits, temperature, top_k, top_p, seed + tf.stack([0, position]))
         in_prompt = position < prompt_lengths
         token = tf.where(in_prompt, buffer[:, position], sampled)
         stopped = tf.logical_and(~in_prompt, tf.reduce_any(token[:, tf.newaxis] == stop_ids[tf.newaxis], -1))
@@ -95,7 +107,7 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         return tf.logical_and(position < total, ~tf.reduce_all(finished))
 
     finished = prompt_lengths >= end_index  # max_new_tokens == 0
-    state = (tf.constant(1), tf.constant(0), buffer, cache, finished, end_index)
+    state = (first_position, tf.constant(0), buffer, cache, finished, end_index)
     _, _, buffer, _, _, new_end = tf.while_loop(cond, body, state)
     new_lengths = new_end - prompt_lengths
     # Gather each row's new tokens: positions prompt_length .. prompt_length + max_new - 1.

@@ -64,11 +64,13 @@ class Generator(tf.Module):
         if not jit_compile:
             return decode(self.stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature, top_k,
                           top_p, seed, stop_ids, use_cache)
-        key = (int(max_new_tokens), bool(use_cache))
+        # Greedy decoding known in Python compiles a loop without the sampler (an argmax only).
+        greedy = isinstance(temperature, (int, float)) and temperature <= 0
+        key = (int(max_new_tokens), bool(use_cache), greedy)
         if key not in self._compiled:
             def run(prompt_ids, prompt_lengths, temperature, top_k, top_p, seed, stop_ids):
-                return decode(self.stepper, prompt_ids, prompt_lengths, key[0], temperature, top_k, top_p,
-                              seed, stop_ids, key[1])
+                return decode(self.stepper, prompt_ids, prompt_lengths, key[0], None if key[2] else temperature,
+                              top_k, top_p, seed, stop_ids, key[1])
             # Static shapes on purpose: XLA needs the prompt width to size the cache at trace time;
             # prompts are bucketed, so only a few shapes are ever traced.
             self._compiled[key] = tf.function(run, jit_compile=True)

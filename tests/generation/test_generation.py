@@ -111,3 +111,16 @@ def test_bad_arguments(model, tokenizer):
         generate(model, tokenizer, "To", 5, strategy="sample", temperature=0)
     with pytest.raises(UserInputError, match="single token"):
         generate(model, tokenizer, "To", 5, stop_tokens=["ab"])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_static_greedy_loop_equals_sampler_at_temperature_zero(model, jit):
+    stepper = CachedGPT(model)
+    ids = tf.constant([[4, 5] + [0] * 6, [1, 2, 3, 4, 5, 6, 7, 8]], tf.int32)
+    lengths = tf.constant([2, 8])
+
+    def run(temperature):
+        fn = lambda i, n: decode(stepper, i, n, 12, temperature=temperature)  # noqa: E731
+        return tf.function(fn, jit_compile=True)(ids, lengths) if jit else fn(ids, lengths)
+
+    np.testing.assert_array_equal(run(None)[0], run(0.0)[0])
