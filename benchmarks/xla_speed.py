@@ -23,6 +23,8 @@ import keras_llm  # noqa: F401  (TensorFlow backend)
 from keras_llm.models import BertConfig, GPTConfig, RNNConfig, build_bert_classifier, build_gpt, build_rnn_lm  # noqa: E402
 from keras_llm.models.bert_mlm import build_bert_masked_lm  # noqa: E402
 from keras_llm.models.rnn import build_rnn_classifier  # noqa: E402
+from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer  # noqa: E402
+from keras_llm.models.token_classifier import build_token_classifier  # noqa: E402
 
 RNG = np.random.default_rng(0)
 SETTINGS = {"no_xla": dict(jit_compile=False), "xla": dict(jit_compile=True),
@@ -63,6 +65,19 @@ def _model_specs():
         "bilstm_classifier": ("BiLSTM classifier (1×128 per direction, length 64, batch 32)",
                               lambda: build_rnn_classifier(4000, 2, units=128, embedding_dim=128),
                               _ids(32, 64, 4000), RNG.integers(0, 2, 32)),
+        "seq2seq": ("translator (transformer-spa-eng: 2+2 layers × 128, vocab 8000/10000, lengths 20, batch 64)",
+                    lambda: build_seq2seq_transformer(Seq2SeqConfig(8000, 10000, hidden_dim=128, intermediate_dim=512,
+                                                                    max_source_length=20, max_target_length=20)),
+                    {"encoder_token_ids": _ids(64, 20, 8000), "decoder_token_ids": _ids(64, 20, 10000)},
+                    _ids(64, 20, 10000)),
+        "bert_tagger": ("BERT tagger (bert-pos-ewt: 2×128, 17 tags, length 64, batch 32)",
+                        lambda: build_token_classifier("bert", num_tags=17, vocab_size=8000, hidden_dim=128,
+                                                       num_layers=2, num_heads=2, intermediate_dim=512, max_length=128),
+                        _bert_inputs(32, 64, 8000), RNG.integers(0, 17, (32, 64))),
+        "bilstm_tagger": ("BiLSTM tagger (bilstm-pos-ewt: 1×128 per direction, 17 tags, length 64, batch 32)",
+                          lambda: build_token_classifier("bilstm", num_tags=17, vocab_size=8000, units=128,
+                                                         embedding_dim=128),
+                          _bert_inputs(32, 64, 8000), RNG.integers(0, 17, (32, 64))),
     }
     return specs
 
