@@ -19,8 +19,14 @@ Data: data/spa_eng/spa.txt (Tatoeba via manythings.org/anki, CC-BY 2.0; see its 
 
 Run it:
 
-    python examples/transformer_translation.py                 # 30,000 pairs, 5 epochs: ~15 min on 2 CPU cores
+    python examples/transformer_translation.py                 # 30,000 pairs, 5 epochs
     python examples/transformer_translation.py --quick         # smoke test, seconds
+
+The default run took 780 s on 2026-11-24 on 2 CPU cores shared with other jobs (load average ~8)
+and reached test BLEU 19.1 (greedy, 600 pairs; log in
+benchmarks/results/translator_example_transformer_translation_2026-11-24.log). The test split is a
+random 2 % of the pairs, as in the classic example, so a test English sentence may also occur in
+training with another translation; benchmarks/translator_quality.py holds out whole English groups.
 """
 
 import argparse
