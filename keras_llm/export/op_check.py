@@ -54,12 +54,10 @@ TF_TEXT_OP_FLOORS = {
     "TFText>RoundRobinTrim": "2.20",  # releases before 2.20 embedded tf-text 2.12 (serving#4057)
     "TFText>RoundRobinGenerateMasks": "2.20",
 }
-# tf-text ops that existed by tf-text 2.1; any other tf-text op gets the newest floor we know.
+# tf-text ops that BERT-style tokenizers have used since tf-text 2.0/2.1; any other tf-text op
+# gets the newest floor we know (conservative: we did not trace each op's history).
 OLD_TF_TEXT_OPS = frozenset({
-    "CaseFoldUTF8", "ConstrainedSequence", "MaxSpanningTree", "NormalizeUTF8", "RegexSplitWithOffsets",
-    "SentenceFragments", "SentencepieceOp", "SentencepieceTokenizeOp", "SentencepieceTokenizeWithOffsetsOp",
-    "SentencepieceDetokenizeOp", "SentencepieceIdToStringOp", "SentencepieceStringToIdOp",
-    "SentencepieceVocabSizeOp", "SplitMergeTokenizeWithOffsets", "UnicodeScriptTokenizeWithOffsets",
+    "CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets", "UnicodeScriptTokenizeWithOffsets",
     "WhitespaceTokenizeWithOffsets", "WordpieceTokenizeWithOffsets",
 })
 NEWEST_FLOOR = "2.20"

@@ -45,6 +45,8 @@ def test_classification_against_given_registries():
     # The example: TF Serving before 2.20 lacked RoundRobinTrim.
     both = OpReport(counts, {"RegexSplitWithOffsets": TF_TEXT, "TFText>RoundRobinTrim": TF_TEXT})
     assert both.ok and both.min_tf_serving == "2.20"
+    # A tf-text op whose history we did not check gets the newest floor we know, not the oldest.
+    assert OpReport(counts, {"SentencepieceOp": TF_TEXT}).min_tf_serving == "2.20"
     bad = OpReport(counts, categories)
     assert not bad.ok and bad.problems == ["EagerPyFunc", "Nope"] and bad.min_tf_serving is None
 
