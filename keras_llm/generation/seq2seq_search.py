@@ -179,7 +179,9 @@ def translate(model, source_tokenizer, target_tokenizer, texts, max_new_tokens=N
         texts: a str or a list of str.
         max_new_tokens: target tokens at most; defaults to ``max_target_length - 1``.
         num_beams, length_penalty: see :func:`translate_ids`.
-        jit_compile: compile the decoding loop with XLA (worth it for many calls of one shape).
+        jit_compile: compile the decoding loop with XLA. On CPU it pays for greedy decoding
+            (1.6× tf.function) but beam search ran 2–9× slower under XLA (its top-k over
+            beams × vocabulary); see the benchmarks in docs/translation.md.
 
     Returns:
         A str, or a list of str for a list of texts.
