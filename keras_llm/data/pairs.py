@@ -14,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.tokenizers.wordpiece import CLS, SEP
@@ -39,15 +40,7 @@ def read_pairs(path, source_column=0, target_column=1):
             raise UserInputError(f"{name} must be a column index >= 0; got {value!r}")
     if source_column == target_column:
         raise UserInputError(f"source_column and target_column must differ; both are {source_column}")
-    if not os.path.isfile(path):
-        raise UserInputError(f"pairs file not found: {path}")
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise UserInputError(f"{path} is not valid UTF-8 (line {line}); re-encode it as UTF-8") from None
+    text = read_user_file(path, "pairs file")
     sources, targets = [], []
     needed = max(source_column, target_column) + 1
     for number, line in enumerate(text.split("\n"), start=1):

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 
 
@@ -33,17 +34,7 @@ def read_labeled_table(path, text_column="text", label_column="label", text_pair
         >>> texts, labels = read_labeled_table("reviews.csv", text_column="review", label_column="stars")
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise UserInputError(f"expected a file but got a directory: {path}")
-    if not os.path.isfile(path):
-        raise UserInputError(f"file not found: {path}")
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise UserInputError(f"{path} is not valid UTF-8 (line {line}); re-encode it as UTF-8") from None
+    text = read_user_file(path)
     lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()

@@ -32,12 +32,17 @@ def write_run_info(run_dir, info):
 def load_trained_run(run_dir, expected_model, which="best"):
     """``(model, tokenizer, run_info)``: ``<which>.keras`` (else ``final.keras``) and ``tokenizer/``."""
     info = read_run_info(run_dir, expected_model=expected_model)
+    return load_run_model(run_dir, which), load_tokenizer(os.path.join(run_dir, "tokenizer")), info
+
+
+def load_run_model(run_dir, which="best"):
+    """The run's ``<which>.keras`` ("best" or "final"; falls back to ``final.keras``), loaded safely."""
     path = os.path.join(run_dir, f"{which}.keras")
     if not os.path.isfile(path):
         path = os.path.join(run_dir, "final.keras")
     if not os.path.isfile(path):
         raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
-    return load_keras_model(path), load_tokenizer(os.path.join(run_dir, "tokenizer")), info
+    return load_keras_model(path)
 
 
 def load_keras_model(path):

@@ -6,39 +6,19 @@
     keras-llm export RUN_DIR
 """
 
-import argparse
 
 from keras_llm.errors import UserInputError
+from keras_llm.zoo.arguments import column_index, positive_int
 
 RECIPE_KINDS = ("transformer-seq2seq",)
-
-
-def _column(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a column number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"column numbers start at 0; got {value}")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
 
 
 def add_train_arguments(train_parser):
     """Add this task's options to `keras-llm train` (the shared ones are reused: --valid, --steps, ...)."""
     group = train_parser.add_argument_group("translator recipes (translator, transformer-spa-eng)")
     group.add_argument("--pairs", help="UTF-8 TSV of sentence pairs, source<TAB>target, no header")
-    group.add_argument("--source-column", type=_column, help="0-based column of the source text (default 0)")
-    group.add_argument("--target-column", type=_column, help="0-based column of the target text (default 1)")
+    group.add_argument("--source-column", type=column_index, help="0-based column of the source text (default 0)")
+    group.add_argument("--target-column", type=column_index, help="0-based column of the target text (default 1)")
 
 
 def add_commands(commands):
@@ -46,9 +26,9 @@ def add_commands(commands):
     parser = commands.add_parser("translate", help="translate texts with a trained translator run")
     parser.add_argument("run_dir")
     parser.add_argument("--text", action="append", required=True, help="repeat for a batch")
-    parser.add_argument("--num-beams", type=_positive_int, help="1 = greedy (default: the recipe's)")
+    parser.add_argument("--num-beams", type=positive_int, help="1 = greedy (default: the recipe's)")
     parser.add_argument("--length-penalty", type=float, help="beam ranking: sum log p / length ** X")
-    parser.add_argument("--max-new-tokens", type=_positive_int,
+    parser.add_argument("--max-new-tokens", type=positive_int,
                         help="target tokens at most (default max_target_length - 1; at most max_target_length)")
     return {"translate": _translate}
 

@@ -21,7 +21,7 @@ from keras_llm.training.language_model import run_paths
 from keras_llm.training.translation_metrics import TranslationMetricsCallback
 from keras_llm.training.translator import TranslatorTrainingConfig, compile_translator, train_translator
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, read_run_info, write_run_info
+from keras_llm.zoo.run_info import RUN_FILE, load_run_model, read_run_info, write_run_info
 
 MODEL_KIND = "transformer-seq2seq"
 
@@ -139,11 +139,6 @@ def load_translator_run(run_dir, which="best"):
     ``which`` is ``"best"`` (lowest validation loss) or ``"final"``; falls back to ``final.keras``.
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    path = os.path.join(run_dir, f"{which}.keras")
-    if not os.path.isfile(path):
-        path = os.path.join(run_dir, "final.keras")
-    if not os.path.isfile(path):
-        raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
-    model = keras.models.load_model(path, safe_mode=True, compile=False)
+    model = load_run_model(run_dir, which)
     return (model, load_tokenizer(os.path.join(run_dir, "source_tokenizer")),
             load_tokenizer(os.path.join(run_dir, "target_tokenizer")), info)
