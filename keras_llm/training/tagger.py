@@ -2,7 +2,7 @@
 
 Labels are per word piece, -100 everywhere except the first piece of each word (see
 :mod:`keras_llm.data.token_alignment`); the loss is Keras' sparse cross-entropy with
-``ignore_class=-100`` (averaged over labelled pieces only) and :class:`MaskedTokenAccuracy`
+``ignore_class=-100`` (averaged over labelled pieces only) and :func:`word_accuracy`
 counts labelled pieces only, i.e. words. Batches are cut to their longest row rounded up to a
 multiple of :data:`PAD_MULTIPLE` (at most ``max_length``): EWT sentences average about 20
 pieces, so padding every batch to 128 would spend most of the compute on padding, while the
@@ -20,6 +20,7 @@ from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
 from keras_llm.training.entity_metrics import entity_scores
+from keras_llm.training.translation_metrics import MaskedTokenAccuracy
 
 PAD_MULTIPLE = 16
 
@@ -87,35 +88,19 @@ def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=F
     return data.ragged_batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-@keras.saving.register_keras_serializable(package="keras_llm")
-class MaskedTokenAccuracy(keras.metrics.Metric):
-    """Accuracy over positions whose label is not -100 (first word pieces: word accuracy).
+def word_accuracy():
+    """Accuracy over positions whose label is not -100 (first word pieces: word accuracy), logged as ``accuracy``.
+
+    The translator's :class:`~keras_llm.training.translation_metrics.MaskedTokenAccuracy` with
+    -100 as its padding label (one registered class, so saved models name one metric).
 
     Example:
-        >>> metric = MaskedTokenAccuracy()
+        >>> metric = word_accuracy()
         >>> metric.update_state([[-100, 1, 0]], [[[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]])
         >>> float(metric.result())
         0.5
     """
-
-    def __init__(self, name="accuracy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = keras.ops.cast(y_true, "int32")
-        mask = keras.ops.cast(keras.ops.not_equal(y_true, IGNORE_LABEL), "float32")
-        hits = keras.ops.cast(keras.ops.equal(keras.ops.argmax(y_pred, axis=-1), y_true), "float32")
-        self.correct.assign_add(keras.ops.sum(hits * mask))
-        self.count.assign_add(keras.ops.sum(mask))
-
-    def result(self):
-        return self.correct / keras.ops.maximum(self.count, 1.0)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.count.assign(0.0)
+    return MaskedTokenAccuracy(pad_id=IGNORE_LABEL, name="accuracy")
 
 
 def tagger_loss():

@@ -21,11 +21,11 @@ from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint,
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 from keras_llm.training.tagger import (
     EntityF1Callback,
-    MaskedTokenAccuracy,
     TaggerTrainingConfig,
     evaluate_tagger,
     tagger_loss,
     tagging_dataset,
+    word_accuracy,
 )
 from keras_llm.zoo.bert_runs import resolve_init_from
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
@@ -126,7 +126,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     schedule = WarmupLinearDecay(training.learning_rate, min(training.warmup_steps, total_steps // 2), total_steps)
     model.compile(optimizer=make_adamw(model, schedule, weight_decay=training.weight_decay, beta_2=0.999,
                                        global_clipnorm=1.0),
-                  loss=tagger_loss(), metrics=[MaskedTokenAccuracy()], jit_compile=training.jit_compile)
+                  loss=tagger_loss(), metrics=[word_accuracy()], jit_compile=training.jit_compile)
     guard = DivergenceGuard()
     callbacks = [keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
     if entity:  # before the checkpoint and TensorBoard callbacks, which read the logs it adds

@@ -10,12 +10,12 @@ from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import build_token_classifier
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.tagger import (
-    MaskedTokenAccuracy,
     TaggerTrainingConfig,
     evaluate_tagger,
     predict_tags,
     tagger_loss,
     tagging_dataset,
+    word_accuracy,
 )
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "john", "lives", "in", "paris", "un", "##bel", "##ievable", "."]
@@ -40,7 +40,7 @@ def test_loss_and_accuracy_skip_ignored_positions():
     logits = np.array([[[9.0, -9.0], [0.0, 2.0], [1.0, 0.0], [-9.0, 9.0]]], "float32")
     expected = -np.mean([np.log(np.exp(2) / (1 + np.exp(2))), np.log(np.e / (1 + np.e))])
     assert float(tagger_loss()(labels, logits)) == pytest.approx(expected, rel=1e-5)
-    metric = MaskedTokenAccuracy()
+    metric = word_accuracy()
     metric.update_state(labels, logits)
     metric.update_state(np.array([[IGNORE_LABEL, 0]]), logits[:, :2])
     assert float(metric.result()) == pytest.approx(2 / 3)
@@ -71,6 +71,6 @@ def test_config_checks():
         TaggerTrainingConfig(max_minutes=0)
 
 
-def test_masked_accuracy_serializes():
-    metric = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(MaskedTokenAccuracy()))
-    assert isinstance(metric, MaskedTokenAccuracy) and metric.name == "accuracy"
+def test_word_accuracy_serializes_with_its_ignore_label():
+    metric = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(word_accuracy()))
+    assert metric.name == "accuracy" and metric.pad_id == IGNORE_LABEL
