@@ -11,16 +11,17 @@ Two formats:
   column number.
 
 Defined behaviour on odd input: runs of blank lines are one separator (no empty sentences);
-a trailing sentence without a final blank line is kept; a line with the wrong number of
-columns, an empty token or tag, or a "sentence" of more than :data:`MAX_SENTENCE_WORDS` words
+a trailing sentence without a final blank line is kept; a byte-order mark and CRLF line ends
+are accepted. Bytes that are not UTF-8 (the error names the line), a line with the wrong number
+of columns, an empty token or tag, or a "sentence" of more than :data:`MAX_SENTENCE_WORDS` words
 (almost always a file whose blank lines between sentences are missing) raises
 :class:`~keras_llm.errors.UserInputError` naming ``file:line``.
 """
 
 import dataclasses
-import os
 import re
 
+from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 
 FORMATS = ("conll", "conllu")
@@ -93,35 +94,33 @@ def read_conll(path, fmt=None, tag_column=None):
     if fmt == "conll" and tag_column not in (None, 2, "2"):
         raise UserInputError("--tag-column applies to CoNLL-U files; two-column files always have the tag second")
     column = _conllu_column(tag_column) if fmt == "conllu" else 2
-    if not os.path.isfile(path):
-        raise UserInputError(f"file not found: {path!r}")
+    text = read_user_file(path, "CoNLL file")  # UTF-8 (a bad byte is an error naming its line)
     sentences, words, tags, start = [], [], [], 1
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                if words:
-                    sentences.append(TaggedSentence(words, tags))
-                words, tags = [], []
-                continue
-            if fmt == "conllu" and line.startswith("#"):
-                continue
-            if fmt == "conll" and line.split()[0] == DOCSTART:
-                continue
-            where = f"{path}:{number}"
-            fields = _fields(line, fmt, where)
-            if fmt == "conllu" and ("-" in fields[0] or "." in fields[0]):
-                continue  # multiword-token range or empty node: not a word of the tagged sequence
-            word, tag = fields[1 if fmt == "conllu" else 0], fields[column - 1]
-            if not word.strip() or not tag.strip():
-                raise UserInputError(f"{where}: empty token or tag")
-            if not words:
-                start = number
-            words.append(word)
-            tags.append(tag.strip())
-            if len(words) > MAX_SENTENCE_WORDS:
-                raise UserInputError(f"{path}:{start}: sentence of over {MAX_SENTENCE_WORDS} words; "
-                                     "are the blank lines between sentences missing?")
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            if words:
+                sentences.append(TaggedSentence(words, tags))
+            words, tags = [], []
+            continue
+        if fmt == "conllu" and line.startswith("#"):
+            continue
+        if fmt == "conll" and line.split()[0] == DOCSTART:
+            continue
+        where = f"{path}:{number}"
+        fields = _fields(line, fmt, where)
+        if fmt == "conllu" and ("-" in fields[0] or "." in fields[0]):
+            continue  # multiword-token range or empty node: not a word of the tagged sequence
+        word, tag = fields[1 if fmt == "conllu" else 0], fields[column - 1]
+        if not word.strip() or not tag.strip():
+            raise UserInputError(f"{where}: empty token or tag")
+        if not words:
+            start = number
+        words.append(word)
+        tags.append(tag.strip())
+        if len(words) > MAX_SENTENCE_WORDS:
+            raise UserInputError(f"{path}:{start}: sentence of over {MAX_SENTENCE_WORDS} words; "
+                                 "are the blank lines between sentences missing?")
     if words:
         sentences.append(TaggedSentence(words, tags))
     if not sentences:

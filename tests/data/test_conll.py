@@ -122,3 +122,12 @@ def test_serving_word_split():
     assert words.to_list() == [[b"Hi", b",", b"you", b"!"], [], [], ["caf\ufffd".encode(), b"x"],
                                [b"a", b".", b"b"]]
     assert split_text_into_words(tf.constant(["a b c"]), max_words=2).to_list() == [[b"a", b"b"]]
+
+
+def test_invalid_utf8_names_the_line_and_crlf_is_read(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_bytes(b"a\tO\n\ncaf\xe9\tO\n")
+    with pytest.raises(UserInputError, match=r"not valid UTF-8 \(line 3"):
+        read_conll(str(path))
+    path.write_bytes(b"\xef\xbb\xbfa\tO\r\nb\tX\r\n\r\nc\tO\r\n")
+    assert [(s.words, s.tags) for s in read_conll(str(path))] == [(["a", "b"], ["O", "X"]), (["c"], ["O"])]
