@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from keras_llm.cli import main
+from keras_llm.export.op_check import check_saved_model_ops, format_report
 from keras_llm.zoo.tagger_cli import tag_texts
 from keras_llm.zoo.tagger_runs import load_tagger_run, train_tagger_run
 
@@ -68,3 +69,5 @@ def test_export_matches_in_process_tags_in_a_fresh_process(bilstm_run, tmp_path)
     assert out["edge_tokens"][3][:4] == ["caf\ufffd", "in", "Paris", ""]
     assert all(tag in info["tags"] for tag in out["edge_tags"][2])
     assert out["empty"]["tags"] == [] and out["empty"]["lengths"] == [] and out["big"] == 256
+    report = check_saved_model_ops(str(tmp_path / "tagger" / "1"))
+    assert report.ok, format_report(report)  # only core TF and tensorflow-text ops: TF Serving loads it
