@@ -3,20 +3,19 @@
 Run: .venv/bin/python benchmarks/gpt_precision_speed.py [--steps 100 --rounds 3]
 
 Both policies train the same configuration (vocab 65, 4 layers, 4 heads, 128 wide, context 64,
-batch 12) with the trainer's optimizer and loss, XLA on (or off with --no-jit), on random token windows. Rounds alternate
-between the two policies in one process; the median ms/step over rounds is reported.
+batch 12) with the trainer's optimizer and loss, XLA on (or off with --no-jit), on random token windows.
+Rounds alternate between the two policies in one process; the median ms/step over rounds is reported.
 """
 
 import argparse
 import statistics
 import time
 
-import keras_llm  # noqa: F401  (TensorFlow backend)
-
 import keras  # noqa: E402, I001
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import keras_llm  # noqa: F401  (TensorFlow backend)
 from keras_llm.models import GPTConfig, build_gpt  # noqa: E402
 from keras_llm.training import make_adamw  # noqa: E402
 

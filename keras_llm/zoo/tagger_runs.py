@@ -17,8 +17,10 @@ from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_voc
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
 from keras_llm.tokenizers import WordPieceTokenizer
-from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint, TimeLimit
+from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.run_callbacks import run_callbacks, run_paths
+from keras_llm.training.runtime import compile_options
 from keras_llm.training.tagger import (
     EntityF1Callback,
     TaggerTrainingConfig,
@@ -126,25 +128,23 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     schedule = WarmupLinearDecay(training.learning_rate, min(training.warmup_steps, total_steps // 2), total_steps)
     model.compile(optimizer=make_adamw(model, schedule, weight_decay=training.weight_decay, beta_2=0.999,
                                        global_clipnorm=1.0),
-                  loss=tagger_loss(), metrics=[word_accuracy()], jit_compile=training.jit_compile)
-    guard = DivergenceGuard()
-    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
-    if entity:  # before the checkpoint and TensorBoard callbacks, which read the logs it adds
-        callbacks.append(EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length))
-    callbacks += [
-        FiniteModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_loss", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True),
-        guard, keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
+                  loss=tagger_loss(), metrics=[word_accuracy()],
+                  **compile_options(training.jit_compile, training.steps_per_execution))
+    extra = [EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length)] if entity else []
+    extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
+                                               restore_best_weights=True))
     if training.max_minutes:
-        callbacks.append(TimeLimit(60 * training.max_minutes))
+        extra.append(TimeLimit(60 * training.max_minutes))
+    # A resumed run continues from its last finished epoch; its later epochs are shuffled anew.
+    callbacks, guard, _ = run_callbacks(run_dir, extra)
     with warnings.catch_warnings():
         # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
         # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
         history = model.fit(train_data, validation_data=valid_data, epochs=training.epochs, callbacks=callbacks,
                             verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    guard.raise_if_diverged(os.path.join(run_dir, "best.keras"))
-    model.save(os.path.join(run_dir, "final.keras"))
+    guard.raise_if_diverged(run_paths(run_dir)["best"])
+    model.save(run_paths(run_dir)["final"])
 
     metrics = evaluate_tagger(model, tokenizer, valid_sentences, tag_names, training.max_length)
     with open(os.path.join(run_dir, "valid_metrics.json"), "w", encoding="utf-8") as handle:

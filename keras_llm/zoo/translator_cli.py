@@ -8,7 +8,7 @@
 
 
 from keras_llm.errors import UserInputError
-from keras_llm.zoo.arguments import column_index, positive_int
+from keras_llm.zoo.arguments import column_index, positive_int, step_training_overrides
 
 RECIPE_KINDS = ("transformer-seq2seq",)
 
@@ -40,12 +40,7 @@ def train(args):
         raise UserInputError("translator recipes read sentence pairs: use --pairs FILE, not --corpus")
     if getattr(args, "epochs", None):
         raise UserInputError("translator recipes count optimizer steps: use --steps, not --epochs")
-    options = {"steps": "steps", "batch_size": "batch_size", "learning_rate": "learning_rate",
-               "eval_interval": "eval_interval", "eval_batches": "eval_batches", "seed": "seed",
-               "steps_per_execution": "steps_per_execution"}
-    training = {key: getattr(args, name) for key, name in options.items() if getattr(args, name, None) is not None}
-    if getattr(args, "no_jit", False):
-        training["jit_compile"] = False
+    training = step_training_overrides(args)
     model = {}
     if getattr(args, "max_length", None):
         model.update(max_source_length=args.max_length, max_target_length=args.max_length)

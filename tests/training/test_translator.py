@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_llm.training.translation_metrics import MaskedTokenAccuracy, corpus_bleu, corpus_chrf, corpus_rouge
+from keras_llm.training.metrics import MaskedTokenAccuracy
+from keras_llm.training.translation_metrics import corpus_bleu, corpus_chrf, corpus_rouge
 from keras_llm.training.translator import MaskedSparseCrossEntropy
 
 ENGLISH = ["one", "two", "three", "four", "five"]
