@@ -52,7 +52,7 @@ def word_pieces(tokenizer, words):
     """
     # The tokenizer's text path (normalise, split at punctuation, WordPiece) without its
     # special-token matching: a word "[SEP]" in a sentence is text, not a separator.
-    pieces = tokenizer._tokenize_text(words.flat_values)  # (total_words, pieces)
+    pieces = tokenizer.tokenize_plain_text(words.flat_values)  # (total_words, pieces)
     empty = tf.cast(pieces.row_lengths() == 0, tf.int64)
     unk = tf.RaggedTensor.from_row_lengths(
         tf.fill([tf.reduce_sum(empty)], tf.constant(tokenizer.unk_token_id, tf.int32)), empty)

@@ -237,12 +237,15 @@ class WordPieceTokenizer(Tokenizer):
         special_ids = self._special_to_id.lookup(pieces.flat_values)
         special = special_ids >= 0
         # Special pieces tokenize to nothing, then get their id put in front.
-        text_ids = self._tokenize_text(tf.where(special, "", pieces.flat_values))
+        text_ids = self.tokenize_plain_text(tf.where(special, "", pieces.flat_values))
         ids = _put_in_front(text_ids, special_ids, special)  # (pieces, None)
         return tf.RaggedTensor.from_row_splits(
             ids, pieces.row_splits, validate=False).merge_dims(1, 2)
 
-    def _tokenize_text(self, strings):
+    def tokenize_plain_text(self, strings):
+        """Word-piece ids of ``strings`` ``(batch,)`` → ragged ``(batch, pieces)``, with no special-token
+        matching: a literal "[SEP]" in the text is split like any other text. (Taggers use it on single
+        words, whose pieces they align to word labels.)"""
         words = split_words(strings, self.lowercase, self.strip_accents)
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         words = words.with_flat_values(tf.where(too_long, UNK, words.flat_values))
