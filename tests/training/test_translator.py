@@ -35,7 +35,8 @@ def translator_run(tmp_path_factory):
     run_dir, history = train_translator_run(
         "translator", run_dir=str(root / "run"), pairs_file=str(pairs),
         training_overrides=dict(steps=80, eval_interval=40, eval_batches=2, eval_pairs=8, batch_size=16,
-                                warmup_steps=10, learning_rate=3e-3, label_smoothing=0.0),
+                                warmup_steps=10, learning_rate=3e-3, label_smoothing=0.0,
+                                jit_compile=False),  # tiny: compiling costs more than it saves
         model_overrides=dict(num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32, intermediate_dim=64,
                              num_heads=2, max_source_length=8, max_target_length=8, dropout=0.0),
         verbose=0, log=lambda message: None)
