@@ -60,7 +60,8 @@ def _train_one_step(name, precision):
     with precision_policy(precision):
         model = build()
         model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False,
+                      run_eagerly=True)  # one step: tracing a graph would cost more than the step
         loss = model.train_on_batch(inputs, targets)
     return model, float(np.asarray(loss))
 
