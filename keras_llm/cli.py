@@ -311,6 +311,12 @@ def _zoo(args):
 
 
 def main(argv=None):
+    import tensorflow as tf
+
+    from keras_llm._quiet import silenced_stderr
+
+    with silenced_stderr():  # start the runtime before any command, so its C++ notes stay off stderr
+        tf.config.list_logical_devices()
     args = _parser().parse_args(argv)
     handlers = {"train": _train, "generate": _generate, "classify": _classify, "embed": _embed,
                 "export": _export, "compare": _compare, "zoo": _zoo, **_TASK_HANDLERS}

@@ -68,6 +68,14 @@ def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_s
                     num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def fine_tuning_optimizer(model, config, steps_per_epoch):
+    """AdamW (weight decay not on biases/LayerNorm, β2 0.999, clip 1.0) with linear warm-up and decay
+    over ``config.epochs * steps_per_epoch`` steps; the warm-up is capped at half of them."""
+    total_steps = config.epochs * steps_per_epoch
+    schedule = WarmupLinearDecay(config.learning_rate, min(config.warmup_steps, total_steps // 2), total_steps)
+    return make_adamw(model, schedule, weight_decay=config.weight_decay, beta_2=0.999, global_clipnorm=1.0)
+
+
 def confusion_matrix(labels, predictions, num_classes):
     """``(num_classes, num_classes)`` counts; rows are true labels, columns predictions."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
@@ -133,11 +141,8 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
                                              shuffle=True, seed=config.seed, epochs=config.epochs)
     valid_data = text_classification_dataset(tokenizer, *valid, config.max_length, config.eval_batch_size)
     steps_per_epoch = max(1, -(-len(train[0]) // config.batch_size))
-    total_steps = config.epochs * steps_per_epoch
-    schedule = WarmupLinearDecay(config.learning_rate, min(config.warmup_steps, total_steps // 2), total_steps)
     model.compile(
-        optimizer=make_adamw(model, schedule, weight_decay=config.weight_decay, beta_2=0.999,
-                             global_clipnorm=1.0),
+        optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"), SparseMacroF1(len(label_names))],
         **compile_options(config.jit_compile, config.steps_per_execution),

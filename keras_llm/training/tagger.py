@@ -15,10 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_llm.checks import positive_int
 from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
+from keras_llm.training.classifier import ClassifierTrainingConfig
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
 
@@ -26,33 +26,19 @@ PAD_MULTIPLE = 16
 
 
 @dataclasses.dataclass
-class TaggerTrainingConfig:
-    """How to train a tagger (defaults: the usual BERT fine-tuning set-up).
+class TaggerTrainingConfig(ClassifierTrainingConfig):
+    """How to train a tagger: the classifier's fine-tuning set-up, with larger batches, a shorter
+    warm-up and an optional ``max_minutes`` that stops training after that much wall time (the
+    epoch's validation still runs)."""
 
-    ``max_minutes`` (optional) stops training after that much wall time (the epoch's
-    validation still runs); ``warmup_steps`` is capped at half of all steps.
-    """
-
-    epochs: int = 3
     batch_size: int = 32
-    eval_batch_size: int = 64
-    learning_rate: float = 5e-5
     warmup_steps: int = 200
-    weight_decay: float = 0.01
-    max_length: int = 128
-    patience: int = 2
-    seed: int = 1337
-    jit_compile: bool = True
-    steps_per_execution: int = 1
     max_minutes: float | None = None
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
-            positive_int(name.replace("_", "-"), getattr(self, name))
+        super().__post_init__()
         if self.max_length < 3:
             raise UserInputError(f"max-length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
-        if self.learning_rate <= 0:
-            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
 

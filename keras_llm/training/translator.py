@@ -14,15 +14,16 @@ from keras import ops
 
 from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
-from keras_llm.training.language_model import fit_in_intervals
+from keras_llm.training.language_model import TrainingConfig, fit_in_intervals
 from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 from keras_llm.training.runtime import compile_options
 
 
 @dataclasses.dataclass
-class TranslatorTrainingConfig:
-    """How to train a translator (defaults suit a small CPU model).
+class TranslatorTrainingConfig(TrainingConfig):
+    """How to train a translator: the language-model trainer's settings with defaults for a small
+    CPU model, plus label smoothing and the BLEU sample.
 
     ``eval_pairs`` validation pairs are translated (greedily) at every evaluation for BLEU/chrF;
     ``bleu_tokenize`` is sacrebleu's tokenizer (``"zh"`` for Chinese targets).
@@ -30,30 +31,20 @@ class TranslatorTrainingConfig:
 
     steps: int = 3000
     batch_size: int = 64
-    learning_rate: float = 1e-3
-    min_learning_rate: float = 1e-4
     warmup_steps: int = 200
     weight_decay: float = 0.01
-    beta_1: float = 0.9
     beta_2: float = 0.98
-    global_clipnorm: float = 1.0
-    label_smoothing: float = 0.1
     eval_interval: int = 500
-    eval_batches: int = 20
+    jit_compile: bool | None = False
+    label_smoothing: float = 0.1
     eval_pairs: int = 200
     bleu_tokenize: str = "13a"
-    seed: int = 1337
-    jit_compile: bool = False
-    steps_per_execution: int = 1
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "eval_interval", "eval_batches", "eval_pairs", "steps_per_execution"):
-            positive_int(name.replace("_", "-"), getattr(self, name))
-        if self.learning_rate <= 0:
-            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+        super().__post_init__()
+        positive_int("eval-pairs", self.eval_pairs)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise UserInputError(f"label_smoothing must be in [0, 1); got {self.label_smoothing}")
-        self.eval_interval = min(self.eval_interval, self.steps)
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")

@@ -18,7 +18,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.callbacks import TimeLimit
-from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.classifier import fine_tuning_optimizer
 from keras_llm.training.run_callbacks import run_callbacks, run_paths
 from keras_llm.training.runtime import compile_options
 from keras_llm.training.tagger import (
@@ -124,10 +124,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
                                  training.batch_size, shuffle=True, seed=training.seed)
     valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, training.max_length,
                                  training.eval_batch_size)
-    total_steps = training.epochs * max(1, -(-len(train_sentences) // training.batch_size))
-    schedule = WarmupLinearDecay(training.learning_rate, min(training.warmup_steps, total_steps // 2), total_steps)
-    model.compile(optimizer=make_adamw(model, schedule, weight_decay=training.weight_decay, beta_2=0.999,
-                                       global_clipnorm=1.0),
+    steps_per_epoch = max(1, -(-len(train_sentences) // training.batch_size))
+    model.compile(optimizer=fine_tuning_optimizer(model, training, steps_per_epoch),
                   loss=tagger_loss(), metrics=[word_accuracy()],
                   **compile_options(training.jit_compile, training.steps_per_execution))
     extra = [EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length)] if entity else []
