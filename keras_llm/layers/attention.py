@@ -152,6 +152,24 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense.build((None, None, self.num_heads, self.value_dim))
         self.built = True
 
+    def _project(self, query, key, value):
+        """Query, key and value projections, each ``(batch, len, heads, head_dim)``.
+
+        Self-attention (one input) takes the three from one matmul against the three
+        kernels side by side: on a CPU, one (dim × 3·dim) product runs faster than three
+        (dim × dim) ones (a GPT training step ≈6% faster, benchmarks/gpt_train_speed.py).
+        The variables stay separate, so the weight layout is unchanged.
+        """
+        if not (query is key and key is value and self.value_dim == self.key_dim):
+            return self.query_dense(query), self.key_dense(key), self.value_dense(value)
+        projections = (self.query_dense, self.key_dense, self.value_dense)
+        kernel = ops.concatenate([ops.cast(p.kernel, query.dtype) for p in projections], axis=1)
+        fused = ops.einsum("abc,cde->abde", query, kernel)  # (batch, len, 3 · heads, head_dim)
+        if self.use_bias:
+            fused = fused + ops.concatenate([ops.cast(p.bias, query.dtype) for p in projections], axis=0)
+        heads = self.num_heads
+        return fused[:, :, :heads], fused[:, :, heads:2 * heads], fused[:, :, 2 * heads:]
+
     def _check_cache(self, cache):
         expected = (2, None, self.num_heads, self.key_dim)
         shape = tuple(cache.shape)
@@ -177,22 +195,23 @@ class MultiHeadAttention(keras.layers.Layer):
         if value_mask is None and value is query:
             value_mask = query_mask
 
-        q = self.query_dense(query)  # (batch, target_len, heads, key_dim)
         offset = 0
         if cache is not None:
             self._check_cache(cache)
-            if cache_update_index is None:
-                k, v = cache[:, 0], cache[:, 1]
-            else:
+        if cache is not None and cache_update_index is None:
+            q = self.query_dense(query)  # (batch, target_len, heads, key_dim)
+            k, v = cache[:, 0], cache[:, 1]
+        else:
+            q, k, v = self._project(query, key, value)
+            if cache is not None:
                 offset = cache_update_index
                 start = [0, ops.cast(cache_update_index, "int32"), 0, 0]
-                k = ops.slice_update(cache[:, 0], start, ops.cast(self.key_dense(key), cache.dtype))
-                v = ops.slice_update(cache[:, 1], start, ops.cast(self.value_dense(value), cache.dtype))
+                k = ops.slice_update(cache[:, 0], start, ops.cast(k, cache.dtype))
+                v = ops.slice_update(cache[:, 1], start, ops.cast(v, cache.dtype))
                 cache = ops.stack([k, v], axis=1)
+        if cache is not None:
             # The cache covers positions, not the `value` tensor, so its padding mask no longer applies.
             value_mask = key_mask = None
-        else:
-            k, v = self.key_dense(key), self.value_dense(value)
 
         mask = merge_masks(
             attention_mask,

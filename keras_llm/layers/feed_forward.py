@@ -1,9 +1,32 @@
 """Position-wise feed-forward network of the Transformer."""
 
+import math
+
 import keras
 from keras import ops
 
 _ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+def exact_gelu(x):
+    """GELU(x) = x · Φ(x) = ½ · x · (1 + erf(x / √2)), PyTorch's exact formula.
+
+    ``keras.ops.gelu(approximate=False)`` computes the same function through
+    ``erfc``, which XLA on CPU expands into two branches and an exponential; the
+    ``erf`` form is one polynomial and made a training step about 3% faster
+    (benchmarks/gpt_train_speed.py). The two agree to float32 round-off.
+
+    Args:
+        x: any shape.
+
+    Returns:
+        Same shape and dtype as ``x``.
+
+    Example:
+        >>> float(exact_gelu(keras.ops.convert_to_tensor(1.0)))  # ≈ 0.8413
+    """
+    return 0.5 * x * (1.0 + ops.erf(x * ops.cast(_INV_SQRT2, x.dtype)))
 
 
 def _activation(name):
@@ -11,7 +34,7 @@ def _activation(name):
     # keras-hub's tanh approximation is what makes it drift from them); "gelu_tanh" is
     # offered for models trained with the approximation.
     if name == "gelu":
-        return lambda x: ops.gelu(x, approximate=False)
+        return exact_gelu
     if name == "gelu_tanh":
         return lambda x: ops.gelu(x, approximate=True)
     return ops.relu

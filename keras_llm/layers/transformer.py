@@ -113,7 +113,7 @@ class TransformerEncoderBlock(_TransformerBlockBase):
         attention_mask = merge_masks(attention_mask, padding_to_attention_mask(padding_mask, padding_mask))
         x, _ = self._residual(
             inputs, self.self_attention_norm,
-            lambda h: self.self_attention(h, h, attention_mask=attention_mask, training=training),
+            lambda h: self.self_attention(h, attention_mask=attention_mask, training=training),
             training)
         return self._feed_forward_residual(x, training)
 
@@ -198,7 +198,7 @@ class TransformerDecoderBlock(_TransformerBlockBase):
         x, extra = self._residual(
             decoder_sequence, self.self_attention_norm,
             lambda h: self.self_attention(
-                h, h, attention_mask=self_mask, use_causal_mask=use_causal_mask, training=training,
+                h, attention_mask=self_mask, use_causal_mask=use_causal_mask, training=training,
                 cache=self_attention_cache, cache_update_index=self_attention_cache_update_index),
             training)
         outputs_extra = list(extra)
