@@ -104,7 +104,7 @@ def beam_search_ids(stepper, prompt_ids, prompt_lengths, max_new_tokens, num_bea
 
     # Encode the prompt block once on `batch` rows, then give each beam its own copy.
     _, cache = stepper(prompt_ids, stepper.empty_cache(batch), 0)
-    cache = tf.repeat(cache, num_beams, axis=0)
+    cache = tf.nest.map_structure(lambda t: tf.repeat(t, num_beams, axis=0), cache)
 
     def body(position, last_token, cache, alive_scores, alive_ids, done_scores, done_ids, done_lengths,
              finished):
@@ -148,7 +148,7 @@ def beam_search_ids(stepper, prompt_ids, prompt_lengths, max_new_tokens, num_bea
         done_lengths = tf.where(keep, next_done_lengths, done_lengths)
         parent = tf.where(keep, next_parent, tf.range(num_beams)[tf.newaxis, :])
         rows = tf.range(batch)[:, tf.newaxis] * num_beams + parent
-        cache = tf.gather(cache, tf.reshape(rows, [-1]), axis=0)
+        cache = tf.nest.map_structure(lambda t: tf.gather(t, tf.reshape(rows, [-1]), axis=0), cache)
         in_prompt = tf.repeat(position < prompt_lengths, num_beams)
         last_token = tf.where(in_prompt, prompt_token(position),
                               tf.where(tf.repeat(active, num_beams), tf.reshape(next_token, [-1]), last_token))
@@ -169,7 +169,7 @@ def beam_search_ids(stepper, prompt_ids, prompt_lengths, max_new_tokens, num_bea
              tf.zeros((batch, num_beams), tf.int32), tf.zeros((batch,), tf.bool))
     def body_keeping_shapes(*state):
         # Gathers by computed indices lose static sizes (e.g. the batch); the loop needs them fixed.
-        return tuple(tf.ensure_shape(new, old.shape) for new, old in zip(body(*state), state))
+        return tf.nest.map_structure(lambda new, old: tf.ensure_shape(new, old.shape), body(*state), state)
 
     state = tf.while_loop(cond, body_keeping_shapes, state)
     done_scores, done_ids, done_lengths = state[5], state[6], state[7]

@@ -73,7 +73,7 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         if not use_cache:
             return start, cache
         recent = tf.slice(buffer, [0, start], [-1, keep])
-        _, fresh = stepper(recent, tf.zeros_like(cache), 0)
+        _, fresh = stepper(recent, tf.nest.map_structure(tf.zeros_like, cache), 0)
         return start, fresh
 
     def next_logits(buffer, start, cache, position):

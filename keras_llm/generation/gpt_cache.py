@@ -2,18 +2,22 @@
 
 The Functional GPT has no cache inputs; this class finds its layers by the names
 ``keras_llm.models.gpt`` gives them and calls them directly, each decoder block with
-its slice of one stacked cache tensor.
+its own ``(keys, values)`` cache.
 """
 
 import tensorflow as tf
 
+from keras_llm.layers import empty_attention_cache
 from keras_llm.models import gpt
 
 
 class CachedGPT:
     """Cached forward pass over a GPT built by :func:`keras_llm.models.build_gpt`.
 
-    The cache has shape ``(batch, num_layers, 2, max_length, num_heads, head_dim)``.
+    The cache is one ``(keys, values)`` pair per decoder block, each tensor
+    ``(batch, num_heads, length, head_dim)``. Separate tensors (not one stacked tensor)
+    let XLA update each in place inside the decoding loop: stacking copied the whole cache
+    at every step.
 
     Example:
         >>> stepper = CachedGPT(model)
@@ -40,23 +44,23 @@ class CachedGPT:
         self.vocab_size = self.token_embedding.input_dim
 
     def empty_cache(self, batch_size, length=None):
-        """Zeros ``(batch, num_layers, 2, length, heads, head_dim)``; ``length`` ≤ ``max_length`` (default)."""
+        """Zero caches of ``length`` ≤ ``max_length`` (default) slots, one per block."""
         length = self.max_length if length is None else length
-        shape = (batch_size, len(self.blocks), 2, length, self.num_heads, self.head_dim)
-        return tf.zeros(shape, dtype=self.blocks[0].compute_dtype)
+        dtype = self.blocks[0].compute_dtype
+        return tuple(empty_attention_cache(batch_size, self.num_heads, length, self.head_dim, dtype)
+                     for _ in self.blocks)
 
     def __call__(self, token_ids, cache, slot):
         """Logits ``(batch, len, vocab)`` for ``token_ids`` placed at cache slots ``slot..``."""
         x = self.token_embedding(token_ids)
         x = x + self.position_embedding(x, start_index=slot)
         layer_caches = []
-        for index, block in enumerate(self.blocks):
-            x, layer_cache = block(x, self_attention_cache=cache[:, index],
-                                   self_attention_cache_update_index=slot)
-            layer_caches.append(layer_cache)
+        for block, layer_cache in zip(self.blocks, cache):
+            x, layer_cache = block(x, self_attention_cache=layer_cache, self_attention_cache_update_index=slot)
+            layer_caches.append(tuple(layer_cache))
         x = self.final_norm(x)
         logits = self.lm_head(x) if self.lm_head is not None else self.token_embedding(x, reverse=True)
-        return tf.cast(logits, tf.float32), tf.stack(layer_caches, axis=1)
+        return tf.cast(logits, tf.float32), tuple(layer_caches)
 
     def full_logits(self, token_ids):
         """Logits of a plain (uncached) forward pass."""

@@ -8,14 +8,16 @@ keys/values once per source, and the decoder one token at a time with a self-att
 
 import tensorflow as tf
 
+from keras_llm.layers import empty_attention_cache
 from keras_llm.models.seq2seq import DECODER_INPUT, ENCODER_INPUT, seq2seq_layers
 
 
 class CachedSeq2Seq:
     """Encoder pass, cross-attention caches and cached decoder steps of a seq2seq model.
 
-    Shapes: self-attention cache ``(batch, num_decoder_layers, 2, length, num_heads, head_dim)``;
-    cross-attention cache ``(batch, num_decoder_layers, 2, source_len, num_heads, head_dim)``.
+    Caches: one ``(keys, values)`` pair per decoder block, each ``(batch, num_heads, length,
+    head_dim)`` for self-attention and ``(batch, num_heads, source_len, head_dim)`` for
+    cross-attention (separate tensors, so XLA updates them in place while decoding).
 
     Example:
         >>> stepper = CachedSeq2Seq(model)
@@ -49,14 +51,15 @@ class CachedSeq2Seq:
             x = block(x, padding_mask=mask)
         if self.encoder_final_norm is not None:
             x = self.encoder_final_norm(x)
-        cross = tf.stack([block.compute_cross_attention_cache(x) for block in self.decoder_blocks], axis=1)
+        cross = tuple(block.compute_cross_attention_cache(x) for block in self.decoder_blocks)
         return cross, mask
 
     def empty_cache(self, batch_size, length=None):
-        """Zeros ``(batch, num_decoder_layers, 2, length, heads, head_dim)``; ``length`` ≤ max_target_length."""
+        """Zero self-attention caches of ``length`` ≤ max_target_length (default) slots, one per block."""
         length = self.max_target_length if length is None else length
-        shape = (batch_size, len(self.decoder_blocks), 2, length, self.num_heads, self.head_dim)
-        return tf.zeros(shape, dtype=self.decoder_blocks[0].compute_dtype)
+        dtype = self.decoder_blocks[0].compute_dtype
+        return tuple(empty_attention_cache(batch_size, self.num_heads, length, self.head_dim, dtype)
+                     for _ in self.decoder_blocks)
 
     def step(self, token_ids, cache, cross_cache, source_mask, slot):
         """Logits ``(batch, len, vocab)`` (float32) for ``token_ids`` at decoder positions ``slot..``.
@@ -66,15 +69,15 @@ class CachedSeq2Seq:
         x = self.decoder_token_embedding(tf.cast(token_ids, tf.int32))
         x = x + self.decoder_position_embedding(x, start_index=slot)
         layer_caches = []
-        for index, block in enumerate(self.decoder_blocks):
+        for block, layer_cache, layer_cross_cache in zip(self.decoder_blocks, cache, cross_cache):
             x, layer_cache, _ = block(
-                x, encoder_padding_mask=source_mask, self_attention_cache=cache[:, index],
-                self_attention_cache_update_index=slot, cross_attention_cache=cross_cache[:, index])
-            layer_caches.append(layer_cache)
+                x, encoder_padding_mask=source_mask, self_attention_cache=layer_cache,
+                self_attention_cache_update_index=slot, cross_attention_cache=layer_cross_cache)
+            layer_caches.append(tuple(layer_cache))
         if self.decoder_final_norm is not None:
             x = self.decoder_final_norm(x)
         logits = self.lm_head(x) if self.lm_head is not None else self.decoder_token_embedding(x, reverse=True)
-        return tf.cast(logits, tf.float32), tf.stack(layer_caches, axis=1)
+        return tf.cast(logits, tf.float32), tuple(layer_caches)
 
     def full_logits(self, source_ids, decoder_ids):
         """Logits of a plain (uncached) forward pass, ``(batch, tgt_len, vocab)``."""

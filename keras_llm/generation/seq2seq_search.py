@@ -45,7 +45,7 @@ def _write_at(step, length, tokens):
 def _keep_shapes(body):
     # Gathers by computed indices lose static sizes; tf.while_loop needs them fixed.
     def wrapped(*state):
-        return tuple(tf.ensure_shape(new, old.shape) for new, old in zip(body(*state), state))
+        return tf.nest.map_structure(lambda new, old: tf.ensure_shape(new, old.shape), body(*state), state)
     return wrapped
 
 
@@ -80,7 +80,7 @@ def _beam(stepper, source_ids, new, start_id, end_id, num_beams, length_penalty)
     alpha = tf.cast(length_penalty, tf.float32)
     cross, source_mask = stepper.encode(source_ids)
     # Every beam of a row reads the same source, so these copies never need reordering.
-    cross, source_mask = tf.repeat(cross, num_beams, axis=0), tf.repeat(source_mask, num_beams, axis=0)
+    cross, source_mask = tf.nest.map_structure(lambda t: tf.repeat(t, num_beams, axis=0), (cross, source_mask))
     cache = stepper.empty_cache(batch * num_beams, new)
 
     def body(step, last_token, cache, alive_scores, alive_ids, done_scores, done_ids, finished):
@@ -110,7 +110,8 @@ def _beam(stepper, source_ids, new, start_id, end_id, num_beams, length_penalty)
         done_scores = tf.where(keep, next_done, done_scores)
         done_ids = tf.where(keep[..., tf.newaxis], next_done_ids, done_ids)
         parent = tf.where(keep, parent, tf.range(num_beams)[tf.newaxis, :])
-        cache = tf.gather(cache, tf.reshape(tf.range(batch)[:, tf.newaxis] * num_beams + parent, [-1]), axis=0)
+        rows = tf.reshape(tf.range(batch)[:, tf.newaxis] * num_beams + parent, [-1])
+        cache = tf.nest.map_structure(lambda t: tf.gather(t, rows, axis=0), cache)
         last_token = tf.where(tf.repeat(~finished, num_beams), tf.reshape(next_token, [-1]), last_token)
         return step + 1, last_token, cache, alive_scores, alive_ids, done_scores, done_ids, finished | row_done
 

@@ -6,6 +6,7 @@ Only ``keras.ops`` is used here, so the layers stay backend-portable.
 from keras_llm.layers.attention import (
     MultiHeadAttention,
     attention_weights,
+    empty_attention_cache,
     scaled_dot_product_attention,
 )
 from keras_llm.layers.embeddings import (
@@ -33,5 +34,6 @@ __all__ = [
     "TransformerEncoderBlock",
     "attention_weights",
     "causal_mask",
+    "empty_attention_cache",
     "scaled_dot_product_attention",
 ]

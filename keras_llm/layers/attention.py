@@ -61,6 +61,18 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     return ops.matmul(ops.cast(weights, value.dtype), value)
 
 
+def empty_attention_cache(batch_size, num_heads, length, head_dim, dtype="float32"):
+    """Zero ``(keys, values)`` for :class:`MultiHeadAttention`, each ``(batch, heads, length, head_dim)``.
+
+    Example:
+        >>> keys, values = empty_attention_cache(2, num_heads=4, length=16, head_dim=8)
+        >>> keys.shape
+        (2, 4, 16, 8)
+    """
+    shape = (batch_size, num_heads, length, head_dim)
+    return ops.zeros(shape, dtype), ops.zeros(shape, dtype)
+
+
 def _require_rank3(name, shape):
     if shape is not None and len(shape) != 3:
         raise ValueError(f"`{name}` must have shape (batch, seq_len, dim); got shape {tuple(shape)}")
@@ -90,11 +102,11 @@ class MultiHeadAttention(keras.layers.Layer):
             padding masks on ``query``/``value``/``key`` are merged in automatically.
         use_causal_mask: mask out keys after each query position.
         return_attention_scores: also return weights ``(batch, num_heads, target_len, source_len)``.
-        cache: ``(batch, 2, max_len, num_heads, key_dim)`` stacked keys and values.
-            With ``cache_update_index`` the new keys/values of ``value`` are written at
-            that position and attention runs over the whole cache (causal masking then
-            uses absolute positions); without it the cache is used as precomputed
-            keys/values (cross-attention to a fixed source).
+        cache: ``(keys, values)``, each ``(batch, num_heads, max_len, key_dim)``
+            (:func:`empty_attention_cache`). With ``cache_update_index`` the new keys/values
+            of ``value`` are written at that position and attention runs over the whole
+            cache (causal masking then uses absolute positions); without it the cache is
+            used as precomputed keys/values (cross-attention to a fixed source).
         cache_update_index: int or scalar int tensor, position of ``query[:, 0]``.
 
     Returns:
@@ -171,13 +183,16 @@ class MultiHeadAttention(keras.layers.Layer):
         return fused[:, :, :heads], fused[:, :, heads:2 * heads], fused[:, :, 2 * heads:]
 
     def _check_cache(self, cache):
-        expected = (2, None, self.num_heads, self.key_dim)
-        shape = tuple(cache.shape)
-        ok = len(shape) == 5 and all(e is None or s is None or s == e for s, e in zip(shape[1:], expected))
+        expected = (self.num_heads, None, self.key_dim)
+        shapes = [tuple(part.shape) for part in cache] if isinstance(cache, (tuple, list)) else None
+        ok = shapes is not None and len(shapes) == 2 and all(
+            len(shape) == 4 and all(e is None or s is None or s == e for s, e in zip(shape[1:], expected))
+            for shape in shapes)
         if not ok:
+            got = shapes if shapes is not None else tuple(getattr(cache, "shape", ()))
             raise ValueError(
-                f"`cache` must have shape (batch, 2, max_len, {self.num_heads}, {self.key_dim}); "
-                f"got {shape}")
+                f"`cache` must be (keys, values), each of shape (batch, {self.num_heads}, max_len, "
+                f"{self.key_dim}); got {got}")
         if self.value_dim != self.key_dim:
             raise ValueError("a key/value cache needs value_dim == key_dim")
 
@@ -198,17 +213,22 @@ class MultiHeadAttention(keras.layers.Layer):
         offset = 0
         if cache is not None:
             self._check_cache(cache)
+        # (batch, heads, len, dim) layout for the batched matmuls; the cache keeps that layout, so
+        # a decoding step reads it without a transpose and updates it in place (XLA reuses a
+        # loop-carried buffer for a dynamic-update-slice): no copy of the cache per step.
         if cache is not None and cache_update_index is None:
-            q = self.query_dense(query)  # (batch, target_len, heads, key_dim)
-            k, v = cache[:, 0], cache[:, 1]
+            q = self.query_dense(query)
+            k, v = cache
         else:
             q, k, v = self._project(query, key, value)
+            k, v = ops.transpose(k, (0, 2, 1, 3)), ops.transpose(v, (0, 2, 1, 3))
             if cache is not None:
                 offset = cache_update_index
-                start = [0, ops.cast(cache_update_index, "int32"), 0, 0]
-                k = ops.slice_update(cache[:, 0], start, ops.cast(k, cache.dtype))
-                v = ops.slice_update(cache[:, 1], start, ops.cast(v, cache.dtype))
-                cache = ops.stack([k, v], axis=1)
+                start = [0, 0, ops.cast(cache_update_index, "int32"), 0]
+                k = ops.slice_update(cache[0], start, ops.cast(k, cache[0].dtype))
+                v = ops.slice_update(cache[1], start, ops.cast(v, cache[1].dtype))
+                cache = (k, v)
+        q = ops.transpose(q, (0, 2, 1, 3))
         if cache is not None:
             # The cache covers positions, not the `value` tensor, so its padding mask no longer applies.
             value_mask = key_mask = None
@@ -218,13 +238,11 @@ class MultiHeadAttention(keras.layers.Layer):
             padding_to_attention_mask(query_mask, None),
             padding_to_attention_mask(None, value_mask),
             padding_to_attention_mask(None, key_mask),
-            causal_mask(ops.shape(q)[1], ops.shape(k)[1], offset) if use_causal_mask else None,
+            causal_mask(ops.shape(q)[2], ops.shape(k)[2], offset) if use_causal_mask else None,
         )
         if mask is not None and len(mask.shape) == 3:
             mask = ops.expand_dims(mask, 1)  # broadcast over heads
 
-        # (batch, heads, len, dim) layout for the batched matmuls.
-        q, k, v = (ops.transpose(t, (0, 2, 1, 3)) for t in (q, k, v))
         weights = attention_weights(q, ops.cast(k, q.dtype), mask)
         probs = self.dropout_layer(ops.cast(weights, self.compute_dtype), training=training)
         context = ops.matmul(probs, ops.cast(v, probs.dtype))
@@ -248,11 +266,11 @@ class MultiHeadAttention(keras.layers.Layer):
         if return_attention_scores:
             source_len = (value if value is not None else query).shape[1]
             if cache is not None:
-                source_len = cache.shape[2]
+                source_len = cache[0].shape[2]
             results.append(keras.KerasTensor(
                 (query.shape[0], self.num_heads, query.shape[1], source_len), dtype=self.compute_dtype))
         if cache is not None:
-            results.append(keras.KerasTensor(cache.shape, dtype=cache.dtype))
+            results.append(tuple(keras.KerasTensor(part.shape, dtype=part.dtype) for part in cache))
         return results[0] if len(results) == 1 else tuple(results)
 
     def get_config(self):

@@ -133,7 +133,8 @@ class TransformerDecoderBlock(_TransformerBlockBase):
             unless ``cross_attention_cache`` is given.
         decoder_padding_mask: ``(batch, target_len)``; Keras masks are used when absent.
         encoder_padding_mask: ``(batch, source_len)``.
-        self_attention_cache: ``(batch, 2, max_len, num_heads, head_dim)``; with
+        self_attention_cache: ``(keys, values)``, each ``(batch, num_heads, max_len, head_dim)``
+            (:func:`~keras_llm.layers.attention.empty_attention_cache`); with
             ``self_attention_cache_update_index`` the block decodes incrementally.
         self_attention_cache_update_index: position of ``decoder_sequence[:, 0]``.
         cross_attention_cache: keys/values of the encoder from
@@ -174,9 +175,10 @@ class TransformerDecoderBlock(_TransformerBlockBase):
         self.built = True
 
     def compute_cross_attention_cache(self, encoder_sequence):
-        """Project the encoder outputs once: ``(batch, 2, source_len, num_heads, head_dim)``."""
+        """Project the encoder outputs once: ``(keys, values)``, each ``(batch, num_heads, source_len, head_dim)``."""
         layer = self.cross_attention_layer
-        return keras.ops.stack([layer.key_dense(encoder_sequence), layer.value_dense(encoder_sequence)], 1)
+        return tuple(keras.ops.transpose(projection(encoder_sequence), (0, 2, 1, 3))
+                     for projection in (layer.key_dense, layer.value_dense))
 
     def call(self, decoder_sequence, encoder_sequence=None, decoder_padding_mask=None,
              encoder_padding_mask=None, self_attention_cache=None, self_attention_cache_update_index=None,

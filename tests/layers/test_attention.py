@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_llm.layers import MultiHeadAttention, scaled_dot_product_attention
+from keras_llm.layers import MultiHeadAttention, empty_attention_cache, scaled_dot_product_attention
 
 TOL = 1e-5
 
@@ -86,7 +86,7 @@ def test_kv_cache_equals_full_pass(rng):
     x = rng.normal(size=(2, 6, 8)).astype("float32")
     layer = MultiHeadAttention(2, 4)
     full = layer(x, use_causal_mask=True)
-    cache = np.zeros((2, 2, 6, 2, 4), "float32")
+    cache = empty_attention_cache(2, num_heads=2, length=6, head_dim=4)
     # A two-token prefill, then one token at a time.
     out, cache = layer(x[:, :2], cache=cache, cache_update_index=0, use_causal_mask=True)
     pieces = [out]
@@ -114,6 +114,8 @@ def test_scaled_dot_product_attention_formula(rng):
     (dict(query=np.zeros((2, 3, 8), "float32"), value=np.zeros((2, 4, 8), "float32"),
           key=np.zeros((2, 5, 8), "float32")), "same length"),
     (dict(query=np.zeros((2, 3, 8), "float32"), cache=np.zeros((2, 2, 6, 3, 4), "float32"),
+          cache_update_index=0), "cache"),
+    (dict(query=np.zeros((2, 3, 8), "float32"), cache=(np.zeros((2, 3, 6, 4), "float32"),) * 2,
           cache_update_index=0), "cache"),
 ])
 def test_bad_input_names_the_argument(kwargs, message):

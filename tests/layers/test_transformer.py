@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_llm.layers import TransformerDecoderBlock, TransformerEncoderBlock
+from keras_llm.layers import TransformerDecoderBlock, TransformerEncoderBlock, empty_attention_cache
 
 NORMS = [False, True]
 
@@ -53,7 +53,7 @@ def test_cached_decoding_equals_full_pass(norm_first, cross, rng):
     y = rng.normal(size=(2, 6, 8)).astype("float32")
     enc = rng.normal(size=(2, 5, 8)).astype("float32") if cross else None
     full = block(y, enc)
-    cache = np.zeros((2, 2, 6, 2, 4), "float32")
+    cache = empty_attention_cache(2, num_heads=2, length=6, head_dim=4)
     cross_cache = block.compute_cross_attention_cache(enc) if cross else None
     pieces = []
     for t in range(6):
