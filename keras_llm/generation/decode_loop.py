@@ -86,9 +86,16 @@ def decode(stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0,
         logits = stepper.full_logits(view)
         return tf.gather(logits, slot, axis=1), cache
 
+    # A request that fits its window never slides; leaving the test out then also spares XLA a copy
+    # of the whole cache per step (a conditional returns fresh buffers, even from the idle branch).
+    never_full = (isinstance(window, int) and isinstance(max_new_tokens, int) and width is not None
+                  and width + max_new_tokens <= window)
+
     def body(position, start, buffer, cache, finished, new_end):
-        full = position - 1 - start >= window
-        start, cache = tf.cond(full, lambda: slide(buffer, position - 1 - keep, cache), lambda: (start, cache))
+        if not never_full:
+            full = position - 1 - start >= window
+            start, cache = tf.cond(full, lambda: slide(buffer, position - 1 - keep, cache),
+                                   lambda: (start, cache))
         logits, cache = next_logits(buffer, start, cache, position)
         if temperature is None:
             sampled = tf.argmax(logits, axis=-1, output_type=tf.int32)
