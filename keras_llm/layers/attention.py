@@ -169,12 +169,14 @@ class MultiHeadAttention(keras.layers.Layer):
 
         Self-attention (one input) takes the three from one matmul against the three
         kernels side by side: on a CPU, one (dim × 3·dim) product runs faster than three
-        (dim × dim) ones (a GPT training step ≈6% faster, benchmarks/gpt_train_speed.py).
-        The variables stay separate, so the weight layout is unchanged.
+        (dim × dim) ones, and a decoding step runs fewer operations (docs/benchmarks.md,
+        items 9b and 9c). The variables stay separate, so the weight layout is unchanged.
         """
-        if not (query is key and key is value and self.value_dim == self.key_dim):
-            return self.query_dense(query), self.key_dense(key), self.value_dense(value)
         projections = (self.query_dense, self.key_dense, self.value_dense)
+        fusable = (query is key and key is value and self.value_dim == self.key_dim
+                   and not any(getattr(p, "quantization_mode", None) for p in projections))
+        if not fusable:  # cross-attention, or quantized kernels that need their own call
+            return self.query_dense(query), self.key_dense(key), self.value_dense(value)
         kernel = ops.concatenate([ops.cast(p.kernel, query.dtype) for p in projections], axis=1)
         fused = ops.einsum("abc,cde->abde", query, kernel)  # (batch, len, 3 · heads, head_dim)
         if self.use_bias:

@@ -14,8 +14,8 @@ def exact_gelu(x):
 
     ``keras.ops.gelu(approximate=False)`` computes the same function through
     ``erfc``, which XLA on CPU expands into two branches and an exponential; the
-    ``erf`` form is one polynomial and made a training step about 3% faster
-    (benchmarks/gpt_train_speed.py). The two agree to float32 round-off.
+    ``erf`` form is one polynomial, so a training step does less work
+    (benchmarks/gpt_step_profile.py). The two agree to float32 round-off.
 
     Args:
         x: any shape.

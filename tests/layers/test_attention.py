@@ -35,6 +35,23 @@ def test_self_attention_matches_keras(rng):
     _assert_same(reference, ours, x, x)
 
 
+def test_self_attention_from_one_input_uses_the_fused_projection_and_matches_keras(rng):
+    x = rng.normal(size=(3, 7, 8)).astype("float32")
+    reference, ours = _pair(query=x, value=x)
+    separate_calls = []
+    for dense in (ours.query_dense, ours.key_dense, ours.value_dense):
+        original = dense.call
+        dense.call = lambda *args, _original=original, **kwargs: (
+            separate_calls.append(1), _original(*args, **kwargs))[1]
+    expected, expected_scores = reference(x, x, return_attention_scores=True, use_causal_mask=True)
+    got, got_scores = ours(x, return_attention_scores=True, use_causal_mask=True)
+    np.testing.assert_allclose(got, expected, atol=TOL)
+    np.testing.assert_allclose(got_scores, expected_scores, atol=TOL)
+    assert separate_calls == []  # one matmul against the three kernels, not three projections
+    ours(x, x[:, ::-1])  # two inputs: the three projections run separately
+    assert len(separate_calls) == 3
+
+
 def test_cross_attention_matches_keras(rng):
     q = rng.normal(size=(2, 5, 8)).astype("float32")
     v = rng.normal(size=(2, 9, 6)).astype("float32")

@@ -12,6 +12,7 @@ from keras_llm.layers import (
     SinusoidalPositionEncoding,
     TokenAndPositionEmbedding,
 )
+from keras_llm.layers.feed_forward import exact_gelu
 
 
 def test_sinusoidal_values_follow_the_paper():
@@ -69,6 +70,13 @@ def test_feed_forward_uses_exact_gelu(rng):
     np.testing.assert_allclose(relu(x), np.maximum(x @ w1 + b1, 0) @ w2 + b2, atol=1e-5)
     with pytest.raises(ValueError, match="activation"):
         FeedForward(8, activation="swish")
+
+
+def test_exact_gelu_equals_the_erf_definition_and_keras_erfc_form():
+    x = np.concatenate([np.linspace(-12, 12, 2001), [-40.0, 0.0, 40.0]]).astype("float32")
+    expected = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype("float64")])
+    np.testing.assert_allclose(exact_gelu(x), expected, atol=2e-6, rtol=1e-6)
+    np.testing.assert_allclose(exact_gelu(x), keras.ops.gelu(x, approximate=False), atol=2e-6, rtol=1e-6)
 
 
 def test_feed_forward_dropout_only_in_training(rng):
