@@ -98,9 +98,11 @@ def _keep_last(ids, count):
 
 def _fill_empty(ids, token_id):
     """Give each empty row the single token ``token_id``."""
-    is_empty = tf.cast(ids.row_lengths() == 0, tf.int64)
-    filler = tf.fill([tf.reduce_sum(is_empty)], tf.cast(token_id, ids.dtype))
-    return tf.concat([ids, tf.RaggedTensor.from_row_lengths(filler, is_empty)], axis=1)
+    # Pad with the token and keep max(length, 1) items per row. (A ragged concat does the same
+    # but concatenates int64 row splits, which makes TensorFlow's oneDNN build log an error line.)
+    token = tf.cast(token_id, ids.dtype)
+    dense = tf.pad(ids.to_tensor(default_value=token), [[0, 0], [0, 1]], constant_values=token)
+    return tf.RaggedTensor.from_tensor(dense, lengths=tf.maximum(ids.row_lengths(), 1))
 
 
 # One Generator (and its compiled XLA loops) per model, kept outside the model so that

