@@ -126,6 +126,14 @@ def keras_hub_runner(causal_lm, prompt_ids):
     return run
 
 
+def build_ours(vocab_size):
+    """Our GPT with the benchmark's configuration and random weights (seeded)."""
+    keras.utils.set_random_seed(SEED)
+    return build_gpt(GPTConfig(vocab_size=vocab_size, max_length=CONTEXT, num_layers=NUM_LAYERS,
+                               num_heads=NUM_HEADS, hidden_dim=HIDDEN_DIM, intermediate_dim=INTERMEDIATE_DIM,
+                               dropout=0.0))
+
+
 def build_keras_hub(vocab_size, jit_compile):
     keras.utils.set_random_seed(SEED)
     backbone = keras_hub.models.GPT2Backbone(
@@ -162,14 +170,10 @@ def main(argv=None):
     prompts = make_prompts(text, max(batch_sizes))
     prompt_ids = np.array([tokenizer.encode(p) for p in prompts], np.int32)
     assert prompt_ids.shape == (len(prompts), PROMPT_CHARS)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, max_length=CONTEXT, num_layers=NUM_LAYERS,
-                       num_heads=NUM_HEADS, hidden_dim=HIDDEN_DIM, intermediate_dim=INTERMEDIATE_DIM,
-                       dropout=0.0)
-    print(f"config: vocab {config.vocab_size}, {NUM_LAYERS} layers, {NUM_HEADS} heads, hidden {HIDDEN_DIM}, "
+    print(f"config: vocab {tokenizer.vocab_size}, {NUM_LAYERS} layers, {NUM_HEADS} heads, hidden {HIDDEN_DIM}, "
           f"intermediate {INTERMEDIATE_DIM}, context {CONTEXT}; prompts of {PROMPT_CHARS} tokens, "
           f"{NEW_TOKENS} new tokens, greedy", flush=True)
-    keras.utils.set_random_seed(SEED)
-    model = build_gpt(config)
+    model = build_ours(tokenizer.vocab_size)
     generator = Generator(model, tokenizer)
 
     rows = [  # (key, label, factory of a function batch_size -> outputs)
@@ -188,11 +192,11 @@ def main(argv=None):
         rows.append(("savedmodel", "ours exported SavedModel, signatures['generate']",
                      lambda: saved_model_runner(signature, prompts)))
     if "hub" not in skip:
-        hub_default = build_keras_hub(config.vocab_size, None)
+        hub_default = build_keras_hub(tokenizer.vocab_size, None)
         rows.append(("hub", f"keras-hub GPT2CausalLM.generate, default (jit_compile={hub_default.jit_compile})",
                      lambda: keras_hub_runner(hub_default, prompt_ids)))
     if "hub_xla" not in skip:
-        hub_xla = build_keras_hub(config.vocab_size, True)
+        hub_xla = build_keras_hub(tokenizer.vocab_size, True)
         rows.append(("hub_xla", "keras-hub GPT2CausalLM.generate, jit_compile=True",
                      lambda: keras_hub_runner(hub_xla, prompt_ids)))
     rows = [(key, label, make()) for key, label, make in rows if key not in skip]

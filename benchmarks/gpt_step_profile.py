@@ -55,23 +55,17 @@ def profile_train(model_name, logdir):
 
 def profile_decode(model_name, logdir):
     import gpt_generate_speed as bench
-    import keras
     import numpy as np
     import tensorflow as tf
 
     from keras_llm.generation import Generator
-    from keras_llm.models import GPTConfig, build_gpt
     from keras_llm.tokenizers import CharTokenizer
 
     text = bench.load_corpus(bench.CORPUS)
     tokenizer = CharTokenizer.train(text)
     prompts = bench.make_prompts(text, 1)
-    keras.utils.set_random_seed(bench.SEED)
     if model_name == "ours":
-        config = GPTConfig(vocab_size=tokenizer.vocab_size, max_length=bench.CONTEXT, num_layers=bench.NUM_LAYERS,
-                           num_heads=bench.NUM_HEADS, hidden_dim=bench.HIDDEN_DIM,
-                           intermediate_dim=bench.INTERMEDIATE_DIM, dropout=0.0)
-        run = bench.ours_ids_runner(Generator(build_gpt(config), tokenizer), prompts, True)
+        run = bench.ours_ids_runner(Generator(bench.build_ours(tokenizer.vocab_size), tokenizer), prompts, True)
     else:
         prompt_ids = np.array([tokenizer.encode(p) for p in prompts], np.int32)
         run = bench.keras_hub_runner(bench.build_keras_hub(tokenizer.vocab_size, True), prompt_ids)

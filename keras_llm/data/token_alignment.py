@@ -16,6 +16,8 @@ truncated: they get no position and no prediction (``word_mask`` is 0 for them).
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_llm.tokenizers.base import fill_empty_rows
+
 IGNORE_LABEL = -100
 _PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 _WHITESPACE = r"[\s\p{Z}]+"
@@ -53,10 +55,7 @@ def word_pieces(tokenizer, words):
     # The tokenizer's text path (normalise, split at punctuation, WordPiece) without its
     # special-token matching: a word "[SEP]" in a sentence is text, not a separator.
     pieces = tokenizer.tokenize_plain_text(words.flat_values)  # (total_words, pieces)
-    empty = tf.cast(pieces.row_lengths() == 0, tf.int64)
-    unk = tf.RaggedTensor.from_row_lengths(
-        tf.fill([tf.reduce_sum(empty)], tf.constant(tokenizer.unk_token_id, tf.int32)), empty)
-    pieces = tf.concat([unk, pieces], axis=1)
+    pieces = fill_empty_rows(pieces, tokenizer.unk_token_id)  # a word with no pieces reads as [UNK]
     return tf.RaggedTensor.from_row_splits(pieces, words.row_splits, validate=False)
 
 

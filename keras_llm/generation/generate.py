@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_llm.errors import UserInputError
 from keras_llm.generation.decode_loop import decode
 from keras_llm.generation.gpt_cache import CachedGPT
+from keras_llm.tokenizers.base import fill_empty_rows
 
 STRATEGIES = ("greedy", "sample")
 
@@ -48,7 +49,7 @@ class Generator(tf.Module):
         is the longest prompt; with ``bucket=None`` eagerly, the full context.
         """
         window = self.stepper.max_length
-        ids = _fill_empty(_keep_last(self.tokenizer.tokenize(prompts), window), self.start_token_id)
+        ids = fill_empty_rows(_keep_last(self.tokenizer.tokenize(prompts), window), self.start_token_id)
         width = window
         if tf.executing_eagerly() and bucket:
             longest = int(tf.reduce_max(ids.row_lengths())) if ids.nrows() > 0 else 1
@@ -94,15 +95,6 @@ def _keep_last(ids, count):
     drop = tf.maximum(lengths - count, 0)
     keep = tf.ragged.range(drop, lengths)
     return tf.gather(ids, keep, batch_dims=1)
-
-
-def _fill_empty(ids, token_id):
-    """Give each empty row the single token ``token_id``."""
-    # Pad with the token and keep max(length, 1) items per row. (A ragged concat does the same
-    # but concatenates int64 row splits, which makes TensorFlow's oneDNN build log an error line.)
-    token = tf.cast(token_id, ids.dtype)
-    dense = tf.pad(ids.to_tensor(default_value=token), [[0, 0], [0, 1]], constant_values=token)
-    return tf.RaggedTensor.from_tensor(dense, lengths=tf.maximum(ids.row_lengths(), 1))
 
 
 # One Generator (and its compiled XLA loops) per model, kept outside the model so that

@@ -73,6 +73,12 @@ def empty_attention_cache(batch_size, num_heads, length, head_dim, dtype="float3
     return ops.zeros(shape, dtype), ops.zeros(shape, dtype)
 
 
+def _heads_first(x):
+    """``(batch, len, heads, dim)`` ↔ ``(batch, heads, len, dim)``: the layout of the attention
+    matmuls and of the key/value cache."""
+    return ops.transpose(x, (0, 2, 1, 3))
+
+
 def _require_rank3(name, shape):
     if shape is not None and len(shape) != 3:
         raise ValueError(f"`{name}` must have shape (batch, seq_len, dim); got shape {tuple(shape)}")
@@ -184,6 +190,11 @@ class MultiHeadAttention(keras.layers.Layer):
         heads = self.num_heads
         return fused[:, :, :heads], fused[:, :, heads:2 * heads], fused[:, :, 2 * heads:]
 
+    def key_value_cache(self, source):
+        """Keys and values of a fixed ``source`` ``(batch, source_len, dim)``, computed once, as the
+        ``cache`` for attending to it: ``(keys, values)``, each ``(batch, heads, source_len, key_dim)``."""
+        return _heads_first(self.key_dense(source)), _heads_first(self.value_dense(source))
+
     def _check_cache(self, cache):
         expected = (self.num_heads, None, self.key_dim)
         shapes = [tuple(part.shape) for part in cache] if isinstance(cache, (tuple, list)) else None
@@ -223,14 +234,14 @@ class MultiHeadAttention(keras.layers.Layer):
             k, v = cache
         else:
             q, k, v = self._project(query, key, value)
-            k, v = ops.transpose(k, (0, 2, 1, 3)), ops.transpose(v, (0, 2, 1, 3))
+            k, v = _heads_first(k), _heads_first(v)
             if cache is not None:
                 offset = cache_update_index
                 start = [0, 0, ops.cast(cache_update_index, "int32"), 0]
                 k = ops.slice_update(cache[0], start, ops.cast(k, cache[0].dtype))
                 v = ops.slice_update(cache[1], start, ops.cast(v, cache[1].dtype))
                 cache = (k, v)
-        q = ops.transpose(q, (0, 2, 1, 3))
+        q = _heads_first(q)
         if cache is not None:
             # The cache covers positions, not the `value` tensor, so its padding mask no longer applies.
             value_mask = key_mask = None
@@ -248,7 +259,7 @@ class MultiHeadAttention(keras.layers.Layer):
         weights = attention_weights(q, ops.cast(k, q.dtype), mask)
         probs = self.dropout_layer(ops.cast(weights, self.compute_dtype), training=training)
         context = ops.matmul(probs, ops.cast(v, probs.dtype))
-        output = self.output_dense(ops.transpose(context, (0, 2, 1, 3)))
+        output = self.output_dense(_heads_first(context))
 
         results = [output]
         if return_attention_scores:

@@ -176,9 +176,7 @@ class TransformerDecoderBlock(_TransformerBlockBase):
 
     def compute_cross_attention_cache(self, encoder_sequence):
         """Project the encoder outputs once: ``(keys, values)``, each ``(batch, num_heads, source_len, head_dim)``."""
-        layer = self.cross_attention_layer
-        return tuple(keras.ops.transpose(projection(encoder_sequence), (0, 2, 1, 3))
-                     for projection in (layer.key_dense, layer.value_dense))
+        return self.cross_attention_layer.key_value_cache(encoder_sequence)
 
     def call(self, decoder_sequence, encoder_sequence=None, decoder_padding_mask=None,
              encoder_padding_mask=None, self_attention_cache=None, self_attention_cache_update_index=None,

@@ -166,6 +166,21 @@ def tokenize_around(strings, separators, tokenize):
     return tf.RaggedTensor.from_row_splits(ids, pieces.row_splits).merge_dims(1, 2)
 
 
+def fill_empty_rows(ids, token_id):
+    """Give each empty row of ragged ``ids`` ``(batch, None)`` the single token ``token_id``.
+
+    Pads with the token and keeps ``max(length, 1)`` items per row. (A ragged ``tf.concat`` of the
+    filler would do the same, but it concatenates int64 row splits, which makes TensorFlow's
+    oneDNN build log an error-level line on every first use.)
+
+    Example:
+        >>> fill_empty_rows(tf.ragged.constant([[5, 6], []]), 1)   # [[5, 6], [1]]
+    """
+    token = tf.cast(token_id, ids.dtype)
+    dense = tf.pad(ids.to_tensor(default_value=token), [[0, 0], [0, 1]], constant_values=token)
+    return tf.RaggedTensor.from_tensor(dense, lengths=tf.maximum(ids.row_lengths(), 1))
+
+
 def read_config(directory):
     """The ``tokenizer.json`` record of a saved tokenizer directory."""
     path = os.path.join(directory, CONFIG_FILENAME)

@@ -141,8 +141,9 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
         history = model.fit(train_data, validation_data=valid_data, epochs=training.epochs, callbacks=callbacks,
                             verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    guard.raise_if_diverged(run_paths(run_dir)["best"])
-    model.save(run_paths(run_dir)["final"])
+    paths = run_paths(run_dir)
+    guard.raise_if_diverged(paths["best"])
+    model.save(paths["final"])
 
     metrics = evaluate_tagger(model, tokenizer, valid_sentences, tag_names, training.max_length)
     with open(os.path.join(run_dir, "valid_metrics.json"), "w", encoding="utf-8") as handle:

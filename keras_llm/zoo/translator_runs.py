@@ -17,7 +17,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.tokenizers import load_tokenizer
-from keras_llm.training.language_model import run_paths
+from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.translation_metrics import TranslationMetricsCallback
 from keras_llm.training.translator import TranslatorTrainingConfig, compile_translator, train_translator
 from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
