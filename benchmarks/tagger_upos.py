@@ -21,7 +21,7 @@ import time
 import keras_llm  # noqa: F401  (sets KERAS_BACKEND=tensorflow, so it must precede `import keras`)
 
 # isort: split
-from keras_llm.zoo.tagger_runs import train_tagger_run
+from keras_llm.runs.tagger import train_tagger_run
 
 RECIPES = {"bilstm": "bilstm-pos-ewt", "bert": "bert-pos-ewt", "minilm": "minilm-pos-ewt"}
 RESULTS = os.path.join(os.path.dirname(__file__), "results")

@@ -51,13 +51,13 @@ from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.embeddings import resolve_model_directory
 from keras_llm.models import build_bert_classifier
+from keras_llm.runs.classifier import evaluate_classifier
 from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier
-from keras_llm.zoo.bert_runs import evaluate_classifier
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sentiment_labelled"
 FILES = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")  # the recipes' order
 TEST_FRACTION, TEST_SEED = 0.1, 20241124  # as in the minilm-sentiment / bert-sentiment recipes
-VALIDATION_FRACTION, VALIDATION_SEED = 0.1, 0  # as keras_llm.zoo.bert_runs does
+VALIDATION_FRACTION, VALIDATION_SEED = 0.1, 0  # as keras_llm.runs.classifier does
 QUICK_SENTENCES = 48
 
 
@@ -72,7 +72,7 @@ def load_sentences():
 
 
 def split(texts, label_ids, fraction, seed):
-    """``((texts, ids), (held-out texts, ids))``, stratified, like ``keras_llm.zoo.bert_runs``."""
+    """``((texts, ids), (held-out texts, ids))``, stratified, like ``keras_llm.runs.classifier``."""
     keep, held = stratified_split(label_ids, fraction, seed=seed)
     label_ids = np.asarray(label_ids)
     return ([texts[i] for i in keep], label_ids[keep]), ([texts[i] for i in held], label_ids[held])

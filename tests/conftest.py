@@ -36,7 +36,7 @@ def tiny_corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained_run(tiny_corpus, tmp_path_factory):
     """A tiny GPT run trained once for the whole session (seconds)."""
-    from keras_llm.zoo import train_gpt_run
+    from keras_llm.runs import train_gpt_run
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     _, history = train_gpt_run(
@@ -46,3 +46,16 @@ def trained_run(tiny_corpus, tmp_path_factory):
         model_overrides=dict(max_length=32, num_layers=1, num_heads=2, hidden_dim=32),
         verbose=0, log=lambda message: None)
     return run_dir, history
+
+POSITIVE = ["a great film", "truly wonderful acting", "great and wonderful", "i loved it", "loved the great cast",
+            "wonderful story", "great fun", "i loved this wonderful movie"]
+NEGATIVE = ["a terrible film", "truly awful acting", "awful and terrible", "i hated it", "hated the awful cast",
+            "terrible story", "awful mess", "i hated this terrible movie"]
+
+
+@pytest.fixture(scope="session")
+def sentiment_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("csv") / "reviews.csv"
+    rows = [f'"{text}",pos' for text in POSITIVE * 4] + [f'"{text}",neg' for text in NEGATIVE * 4]
+    path.write_text("review,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path

@@ -84,7 +84,7 @@ def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_
 
     Args:
         model, source_tokenizer, target_tokenizer, run_info: as returned by
-            ``keras_llm.zoo.translator_runs.load_translator_run(run_dir)``; the target tokenizer's
+            ``keras_llm.runs.translator.load_translator_run(run_dir)``; the target tokenizer's
             ``[CLS]``/``[SEP]`` are the start/end tokens. ``run_info`` (a JSON-able dict) is copied to
             ``assets.extra/run.json`` beside the graph, so a served version says what it was trained on.
         num_beams, length_penalty: decoding of ``serving_default`` (1 = greedy).

@@ -12,7 +12,7 @@ def test_held_out_split_is_the_recipes_split():
     assert len(texts) == 3000 and sorted(set(labels)) == ["0", "1"]
     (rest, _), (test, test_ids) = example.split(texts, [int(label) for label in labels], 0.1, 20241124)
     assert len(test) == 300 and sum(test_ids) == 150 and len(rest) == 2700
-    # Same indices as keras_llm.zoo.bert_runs would hold out for minilm-sentiment / bert-sentiment.
+    # Same indices as keras_llm.runs.classifier would hold out for minilm-sentiment / bert-sentiment.
     from keras_llm.data import stratified_split
 
     _, held = stratified_split([int(label) for label in labels], 0.1, seed=20241124)

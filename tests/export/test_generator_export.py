@@ -7,7 +7,7 @@ import sys
 
 from keras_llm.cli import main
 from keras_llm.generation import generate
-from keras_llm.zoo import load_gpt_run
+from keras_llm.runs import load_gpt_run
 
 PROMPTS = ["First Citizen:\n", "", "Speak"]
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from keras_llm.cli import main
+from keras_llm.cli.tagger import tag_texts
 from keras_llm.export.op_check import check_saved_model_ops, format_report
-from keras_llm.zoo.tagger_cli import tag_texts
-from keras_llm.zoo.tagger_runs import load_tagger_run, train_tagger_run
+from keras_llm.runs.tagger import load_tagger_run, train_tagger_run
 
 TEXTS = ["Mary lives in Berlin.", "Dr Anna lives in Paris", "Unknownword, ünïcode & (brackets)!"]
 

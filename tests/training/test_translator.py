@@ -27,7 +27,7 @@ def number_pairs():
 
 @pytest.fixture(scope="module")
 def translator_run(tmp_path_factory):
-    from keras_llm.zoo.translator_runs import train_translator_run
+    from keras_llm.runs.translator import train_translator_run
 
     root = tmp_path_factory.mktemp("translator")
     pairs = root / "numbers.tsv"
@@ -68,7 +68,7 @@ def test_loss_falls_and_bleu_is_logged(translator_run):
 
 def test_run_loads_back_and_translates(translator_run):
     from keras_llm.generation.seq2seq_search import translate
-    from keras_llm.zoo.translator_runs import load_translator_run
+    from keras_llm.runs.translator import load_translator_run
 
     run_dir, _ = translator_run
     for name in ("run.json", "best.keras", "final.keras", "source_tokenizer/vocab.txt", "target_tokenizer/vocab.txt"):

@@ -10,8 +10,8 @@ from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig
 from keras_llm.training.masked_lm import train_masked_lm
-from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-mlm"
 

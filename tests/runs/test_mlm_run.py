@@ -5,8 +5,8 @@ import numpy as np
 
 from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
-from keras_llm.zoo.bert_runs import train_classifier_run
-from keras_llm.zoo.mlm_runs import load_mlm_backbone, train_mlm_run
+from keras_llm.runs.classifier import train_classifier_run
+from keras_llm.runs.masked_lm import load_mlm_backbone, train_mlm_run
 
 
 def test_masked_lm_round_trip_keeps_the_tie(tmp_path):

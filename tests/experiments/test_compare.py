@@ -13,8 +13,8 @@ from keras_llm.data import split_train_validation
 from keras_llm.errors import UserInputError
 from keras_llm.models import build_gpt, build_rnn_lm, parameter_count
 from keras_llm.models.gpt import GPTConfig
+from keras_llm.experiments import compare_lm as compare
 from keras_llm.training.callbacks import TimeLimit
-from keras_llm.zoo import compare
 
 TINY = ["--sequence-length", "16", "--batch-size", "4", "--eval-batches", "2", "--params", "8000", "--no-jit",
         "--eval-interval", "10", "--sample-tokens", "20"]

@@ -6,14 +6,14 @@ import os
 import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
-from keras_llm.errors import UserInputError
-from keras_llm.zoo.arguments import (
+from keras_llm.cli.arguments import (
     common_training_overrides,
     non_negative_int,
     positive_float,
     positive_int,
     step_training_overrides,
 )
+from keras_llm.errors import UserInputError
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -127,7 +127,7 @@ def _parser():
 # Tasks that bring their own recipes and commands (translation, tagging). Each module defines
 # RECIPE_KINDS (the `model:` values of the recipes it trains), add_train_arguments(train_parser),
 # add_commands(subparsers) -> {command: handler}, train(args) and export(args, run_info).
-TASK_MODULES = ("keras_llm.zoo.translator_cli", "keras_llm.zoo.tagger_cli")
+TASK_MODULES = ("keras_llm.cli.translator", "keras_llm.cli.tagger")
 _TASK_HANDLERS = {}
 
 
@@ -141,8 +141,8 @@ def _task_module_for(kind):
 
 def _train(args):
     from keras_llm.distribute import per_replica_batch_size
+    from keras_llm.runs import load_recipe
     from keras_llm.training.runtime import check_precision, training_runtime
-    from keras_llm.zoo import load_recipe
 
     recipe = load_recipe(args.recipe)
     kind = recipe.get("model")
@@ -159,7 +159,7 @@ def _train(args):
 
 
 def _check_resumable(run_dir, recipe_name, kind):
-    from keras_llm.zoo.run_info import RUN_FILE, read_run_info
+    from keras_llm.runs.layout import RUN_FILE, read_run_info
 
     if not os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         raise UserInputError(f"--resume {run_dir}: not a run directory (no {RUN_FILE}); "
@@ -171,7 +171,7 @@ def _check_resumable(run_dir, recipe_name, kind):
 
 
 def _train_mlm(args):
-    from keras_llm.zoo.mlm_runs import train_mlm_run
+    from keras_llm.runs.masked_lm import train_mlm_run
 
     training = step_training_overrides(args)
     run_dir, _ = train_mlm_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus, training_overrides=training)
@@ -179,7 +179,7 @@ def _train_mlm(args):
 
 
 def _train_classifier(args):
-    from keras_llm.zoo.bert_runs import train_classifier_run
+    from keras_llm.runs.classifier import train_classifier_run
 
     training = common_training_overrides(args)
     training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
@@ -193,7 +193,7 @@ def _train_classifier(args):
 
 
 def _train_gpt(args):
-    from keras_llm.zoo import train_gpt_run
+    from keras_llm.runs import train_gpt_run
 
     training = step_training_overrides(args)
     model = {key: value for key, value in {
@@ -208,7 +208,7 @@ def _train_gpt(args):
 
 def _generate(args):
     from keras_llm.generation import beam_generate, generate
-    from keras_llm.zoo import load_gpt_run
+    from keras_llm.runs import load_gpt_run
 
     model, tokenizer, _ = load_gpt_run(args.run_dir)
     prompts = args.prompt or ["\n"]
@@ -229,7 +229,7 @@ def _classify(args):
     import keras
     import numpy as np
 
-    from keras_llm.zoo.bert_runs import load_classifier_run
+    from keras_llm.runs.classifier import load_classifier_run
 
     model, tokenizer, run_info = load_classifier_run(args.run_dir)
     inputs = tokenizer.encode_batch(args.text, max_length=run_info["training"]["max_length"])
@@ -248,7 +248,7 @@ def _embed(args):
 
 
 def _export(args):
-    from keras_llm.zoo.run_info import read_run_info
+    from keras_llm.runs.layout import read_run_info
 
     run_info = read_run_info(args.run_dir)
     task = _task_module_for(run_info.get("model"))
@@ -257,7 +257,7 @@ def _export(args):
     if run_info.get("model") == "bert-classifier":
         return _export_classifier(args)
     from keras_llm.export import export_text_generator
-    from keras_llm.zoo import load_gpt_run
+    from keras_llm.runs import load_gpt_run
 
     model, tokenizer, run_info = load_gpt_run(args.run_dir)
     sample = run_info.get("sample", {})
@@ -270,7 +270,7 @@ def _export(args):
 
 def _export_classifier(args):
     from keras_llm.export import export_text_classifier
-    from keras_llm.zoo.bert_runs import load_classifier_run
+    from keras_llm.runs.classifier import load_classifier_run
 
     model, tokenizer, run_info = load_classifier_run(args.run_dir)
     path = export_text_classifier(model, tokenizer, run_info["labels"], run_info["training"]["max_length"],
@@ -280,7 +280,7 @@ def _export_classifier(args):
 
 def _compare(args):
     if args.task == "classify":
-        from keras_llm.zoo.compare_classify import MODELS, compare_classifiers
+        from keras_llm.experiments.compare_classify import MODELS, compare_classifiers
 
         if not args.train_file:
             raise UserInputError("compare --task classify needs --train FILE (a CSV/TSV with a header row)")
@@ -290,7 +290,7 @@ def _compare(args):
             seed=args.seed, jit_compile=not args.no_jit, verbose=2)
         print(f"report written to {args.out_dir}/report.md")
         return
-    from keras_llm.zoo.compare import compare_language_models
+    from keras_llm.experiments.compare_lm import compare_language_models
 
     if not args.corpus:
         raise UserInputError("compare needs --corpus FILE (or --task classify --train FILE)")
@@ -304,7 +304,7 @@ def _compare(args):
 
 
 def _zoo(args):
-    from keras_llm.zoo import list_recipes, load_recipe
+    from keras_llm.runs import list_recipes, load_recipe
 
     for name in list_recipes():
         print(f"{name:28s} {load_recipe(name).get('description', '')}")

@@ -17,8 +17,8 @@ from keras_llm.generation import generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
-from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 
 def _corpus_path(recipe, corpus):

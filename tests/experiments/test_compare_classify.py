@@ -7,7 +7,7 @@ import pytest
 
 from keras_llm.cli import main
 from keras_llm.errors import UserInputError
-from keras_llm.zoo.compare_classify import compare_classifiers, load_split, parse_classifier_models, scores
+from keras_llm.experiments.compare_classify import compare_classifiers, load_split, parse_classifier_models, scores
 
 GOOD = ["great", "wonderful", "loved", "superb", "brilliant"]
 BAD = ["awful", "terrible", "hated", "boring", "dreadful"]
@@ -112,8 +112,8 @@ def test_model_names_are_checked():
 
 
 def test_word_ids_pad_with_zero_and_survive_unicode_whitespace():
+    from keras_llm.experiments.compare_classify import word_ids
     from keras_llm.tokenizers import WordTokenizer
-    from keras_llm.zoo.compare_classify import word_ids
 
     texts = ["good good film\x85 film", "bad\u2028bad film"]
     tokenizer = WordTokenizer.train("\n".join(texts), min_frequency=2, lowercase=True)

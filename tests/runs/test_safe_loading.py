@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from keras_llm.errors import UserInputError
-from keras_llm.zoo import load_gpt_run
+from keras_llm.runs import load_gpt_run
 
 
 def test_keras_file_with_python_code_is_refused(trained_run, tmp_path):

@@ -35,12 +35,12 @@ import tensorflow as tf
 
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.errors import UserInputError
+from keras_llm.experiments.model_names import parse_model_names, positive_int
 from keras_llm.models import BertConfig, build_bert_backbone, build_bert_classifier, build_rnn_classifier
+from keras_llm.runs.classifier import evaluate_classifier
 from keras_llm.tokenizers import WordPieceTokenizer, WordTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
-from keras_llm.zoo.bert_runs import evaluate_classifier
-from keras_llm.zoo.checks import parse_model_names, positive_int
 
 MODELS = ("bert", "bilstm", "gru", "bow")
 DESCRIPTIONS = {

@@ -7,8 +7,8 @@
 """
 
 
+from keras_llm.cli.arguments import column_index, positive_int, step_training_overrides
 from keras_llm.errors import UserInputError
-from keras_llm.zoo.arguments import column_index, positive_int, step_training_overrides
 
 RECIPE_KINDS = ("transformer-seq2seq",)
 
@@ -34,7 +34,7 @@ def add_commands(commands):
 
 
 def train(args):
-    from keras_llm.zoo.translator_runs import train_translator_run
+    from keras_llm.runs.translator import train_translator_run
 
     if getattr(args, "corpus", None):
         raise UserInputError("translator recipes read sentence pairs: use --pairs FILE, not --corpus")
@@ -58,7 +58,7 @@ def train(args):
 
 def _translate(args):
     from keras_llm.generation.seq2seq_search import translate
-    from keras_llm.zoo.translator_runs import load_translator_run
+    from keras_llm.runs.translator import load_translator_run
 
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
     decode = info.get("decode", {})
@@ -74,7 +74,7 @@ def export(args, run_info):
         from keras_llm.export.translator import export_translator
     except ImportError:
         raise UserInputError("export of translators: not yet") from None
-    from keras_llm.zoo.translator_runs import load_translator_run
+    from keras_llm.runs.translator import load_translator_run
 
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
     decode = info.get("decode", {})

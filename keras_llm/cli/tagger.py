@@ -34,8 +34,8 @@ def add_commands(commands):
 
 
 def train(args):
-    from keras_llm.zoo.arguments import common_training_overrides
-    from keras_llm.zoo.tagger_runs import train_tagger_run
+    from keras_llm.cli.arguments import common_training_overrides
+    from keras_llm.runs.tagger import train_tagger_run
 
     training = common_training_overrides(args)
     training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
@@ -66,7 +66,7 @@ def tag_texts(model, tokenizer, run_info, texts):
 
 
 def _tag(args):
-    from keras_llm.zoo.tagger_runs import load_tagger_run
+    from keras_llm.runs.tagger import load_tagger_run
 
     model, tokenizer, run_info = load_tagger_run(args.run_dir)
     for words, tags, scores in tag_texts(model, tokenizer, run_info, args.text):
@@ -78,7 +78,7 @@ def _tag(args):
 
 def export(args, run_info):
     from keras_llm.export.tagger import export_tagger
-    from keras_llm.zoo.tagger_runs import load_tagger_run
+    from keras_llm.runs.tagger import load_tagger_run
 
     model, tokenizer, run_info = load_tagger_run(args.run_dir)
     path = export_tagger(model, tokenizer, run_info["tags"], run_info["training"]["max_length"],

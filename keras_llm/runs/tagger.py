@@ -29,9 +29,9 @@ from keras_llm.training.tagger import (
     tagging_dataset,
     word_accuracy,
 )
-from keras_llm.zoo.bert_runs import resolve_init_from
-from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.classifier import resolve_init_from
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "token-classifier"
 
@@ -42,7 +42,7 @@ def _pretrained(init_from):
         return load_hf_bert(init_from)
     kind = read_run_info(init_from).get("model")
     if kind == "bert-mlm":
-        from keras_llm.zoo.mlm_runs import load_mlm_backbone
+        from keras_llm.runs.masked_lm import load_mlm_backbone
 
         return load_mlm_backbone(init_from)
     if kind not in ("bert-classifier", MODEL_KIND):

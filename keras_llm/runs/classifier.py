@@ -20,8 +20,8 @@ from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
-from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-classifier"
 
@@ -45,7 +45,7 @@ def _backbone_and_tokenizer(init_from, recipe, texts):
     """Pretrained (HF directory or earlier run) or fresh backbone, with its tokenizer."""
     if init_from and os.path.isfile(os.path.join(init_from, RUN_FILE)):
         if read_run_info(init_from).get("model") == "bert-mlm":
-            from keras_llm.zoo.mlm_runs import load_mlm_backbone
+            from keras_llm.runs.masked_lm import load_mlm_backbone
 
             return load_mlm_backbone(init_from)
         model, tokenizer, _ = load_classifier_run(init_from)

@@ -20,8 +20,8 @@ from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.translation_metrics import TranslationMetricsCallback
 from keras_llm.training.translator import TranslatorTrainingConfig, compile_translator, train_translator
-from keras_llm.zoo.recipes import bundled_data_dir, load_recipe
-from keras_llm.zoo.run_info import RUN_FILE, load_run_model, read_run_info, write_run_info
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.layout import RUN_FILE, load_run_model, read_run_info, write_run_info
 
 MODEL_KIND = "transformer-seq2seq"
 

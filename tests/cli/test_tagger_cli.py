@@ -6,7 +6,7 @@ import random
 import pytest
 
 from keras_llm.cli import main
-from keras_llm.zoo.tagger_runs import load_tagger_run
+from keras_llm.runs.tagger import load_tagger_run
 
 TINY = ["--num-layers", "1", "--hidden-dim", "32", "--batch-size", "8", "--max-length", "24", "--no-jit",
         "--learning-rate", "5e-3"]

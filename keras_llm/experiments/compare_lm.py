@@ -38,6 +38,7 @@ import numpy as np
 
 from keras_llm.data import read_text, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
+from keras_llm.experiments.model_names import parse_model_names, positive_int
 from keras_llm.generation import generate
 from keras_llm.generation.generate import default_start_token_id
 from keras_llm.models import GPTConfig, NGramLanguageModel, RNNConfig, build_gpt, build_rnn_lm, parameter_count
@@ -45,7 +46,6 @@ from keras_llm.models.rnn import rnn_lm_initial_state, rnn_lm_step
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, WordTokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.training.callbacks import TimeLimit
-from keras_llm.zoo.checks import parse_model_names, positive_int
 
 NEURAL_MODELS = ("gpt", "lstm", "gru")
 MODELS = NEURAL_MODELS + ("ngram",)
