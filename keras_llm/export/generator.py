@@ -65,5 +65,4 @@ def export_text_generator(model, tokenizer, base_dir="saved_models", name="gpt",
         "serving_default": module.serve.get_concrete_function(),
         "generate": module.generate.get_concrete_function(),
     }
-    return write_version_atomically(
-        os.path.join(base_dir, name), lambda path: tf.saved_model.save(module, path, signatures=signatures))
+    return write_version_atomically(base_dir, name, lambda path: tf.saved_model.save(module, path, signatures=signatures))

@@ -109,4 +109,4 @@ def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_
         with open(os.path.join(path, "assets.extra", "run.json"), "w", encoding="utf-8") as handle:
             json.dump(run_info or {}, handle, indent=2, ensure_ascii=False, default=str)
 
-    return write_version_atomically(os.path.join(base_dir, name), write)
+    return write_version_atomically(base_dir, name, write)

@@ -1,10 +1,28 @@
-"""TF Serving's directory layout, written atomically: ``<base>/<name>/<version>/``."""
+"""TF Serving's directory layout, written atomically: ``<base>/<name>/<version>/``.
 
+Example:
+    >>> write_version_atomically("saved_models", "gpt", lambda path: tf.saved_model.save(module, path))
+    'saved_models/gpt/3'
+"""
+
+import errno
 import os
 import re
 import shutil
 
+from keras_llm.errors import UserInputError
+
 _TEMPORARY = re.compile(r"^\.tmp-\d+-(\d+)$")
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CLAIM_ATTEMPTS = 1000
+
+
+def check_model_name(name):
+    """``name`` if it is one plain folder name (letters, digits, ``._-``; no separators, no ``..``)."""
+    if not isinstance(name, str) or not _MODEL_NAME.match(name) or name in (".", ".."):
+        raise UserInputError(f"model name {name!r} must be one folder name of letters, digits, '.', '_' or '-' "
+                             f"(no '/' or '..'), so the export stays inside its base directory")
+    return name
 
 
 def next_version(model_dir):
@@ -15,28 +33,74 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def write_version_atomically(model_dir, write_fn):
-    """Call ``write_fn(tmp_dir)``, then rename ``tmp_dir`` to the next version.
+def write_version_atomically(base_dir, name, write_fn):
+    """Call ``write_fn(tmp_dir)``, then rename ``tmp_dir`` to the next free version of ``name``.
 
-    TF Serving polls ``model_dir`` for integer-named folders; writing into a dot-folder
-    and renaming (atomic on one file system) means it never sees a half-written
-    version, and an export that dies midway leaves only a hidden temporary folder.
+    TF Serving polls ``<base_dir>/<name>`` for integer-named folders; writing into a dot-folder
+    and renaming (atomic on one file system) means it never sees a half-written version, and
+    an export that dies midway leaves only a hidden temporary folder. The version is claimed by
+    the rename itself (a rename onto an existing, non-empty version fails), so exports running
+    at the same time get distinct versions. Full disks and unwritable folders are one-line
+    ``UserInputError``s naming the path.
 
     Returns:
         the path of the new version.
     """
-    os.makedirs(model_dir, exist_ok=True)
-    _remove_leftovers_of_dead_exports(model_dir)
-    version = next_version(model_dir)
-    tmp_dir = os.path.join(model_dir, f".tmp-{version}-{os.getpid()}")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    try:
-        write_fn(tmp_dir)
-        final_dir = os.path.join(model_dir, str(version))
-        os.rename(tmp_dir, final_dir)
-    finally:
+    model_dir = os.path.join(base_dir, check_model_name(name))
+    with _one_line_os_errors(model_dir):
+        os.makedirs(model_dir, exist_ok=True)
+        _remove_leftovers_of_dead_exports(model_dir)
+        tmp_dir = os.path.join(model_dir, f".tmp-{next_version(model_dir)}-{os.getpid()}")
         shutil.rmtree(tmp_dir, ignore_errors=True)
-    return final_dir
+        try:
+            write_fn(tmp_dir)
+            return _claim_next_version(model_dir, tmp_dir)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _claim_next_version(model_dir, tmp_dir):
+    for _ in range(_CLAIM_ATTEMPTS):
+        final_dir = os.path.join(model_dir, str(next_version(model_dir)))
+        try:
+            os.rename(tmp_dir, final_dir)
+            return final_dir
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise  # another exporter took this version first: try the next one
+    raise UserInputError(f"could not claim a version under {model_dir}: too many exports at once")
+
+
+class _one_line_os_errors:
+    """Turns out-of-space and permission errors into a UserInputError naming ``path``."""
+
+    _USER_FIXABLE = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                     errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                     errno.EROFS: "read-only file system"}
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        reason = _user_fixable_reason(error)
+        if reason:
+            raise UserInputError(f"cannot write {self.path}: {reason}") from None
+        return False
+
+
+def _user_fixable_reason(error):
+    """The one-line reason of an out-of-space/permission error, also when TensorFlow wrapped it."""
+    if isinstance(error, OSError):
+        return _one_line_os_errors._USER_FIXABLE.get(error.errno)
+    text = str(error) if error is not None else ""
+    for marker, reason in (("No space left", "no space left on the device"), ("Permission denied", "permission denied"),
+                           ("Read-only file system", "read-only file system")):
+        if marker in text:
+            return reason
+    return None
 
 
 def _remove_leftovers_of_dead_exports(model_dir):
