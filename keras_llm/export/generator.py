@@ -1,7 +1,5 @@
 """Export a GPT and its tokenizer as a SavedModel with raw text in and text out."""
 
-import os
-
 import tensorflow as tf
 
 from keras_llm.export.versions import write_version_atomically
@@ -65,4 +63,5 @@ def export_text_generator(model, tokenizer, base_dir="saved_models", name="gpt",
         "serving_default": module.serve.get_concrete_function(),
         "generate": module.generate.get_concrete_function(),
     }
-    return write_version_atomically(base_dir, name, lambda path: tf.saved_model.save(module, path, signatures=signatures))
+    return write_version_atomically(
+        base_dir, name, lambda path: tf.saved_model.save(module, path, signatures=signatures))
