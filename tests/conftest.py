@@ -1,6 +1,8 @@
 """Test-wide set-up: TensorFlow backend, quiet logs, a fixed seed per test."""
 
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -59,3 +61,19 @@ def sentiment_csv(tmp_path_factory):
     rows = [f'"{text}",pos' for text in POSITIVE * 4] + [f'"{text}",neg' for text in NEGATIVE * 4]
     path.write_text("review,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+def run_cli(*argv, cwd=None, timeout=300):
+    """Run the installed ``keras-llm`` console script in a subprocess (as a user would); returns the
+    ``CompletedProcess`` with text stdout/stderr. Byte-string arguments pass through unchanged."""
+    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
+    return subprocess.run([script, *[str(a) if not isinstance(a, bytes) else a for a in argv]], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(completed, *fragments):
+    """Exit code 2 and exactly one ``keras-llm: error:`` line on stderr containing every fragment."""
+    assert completed.returncode == 2, (completed.returncode, completed.stderr[-2000:])
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("keras-llm"), completed.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in completed.stderr, completed.stderr

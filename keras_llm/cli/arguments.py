@@ -1,10 +1,13 @@
-"""argparse value types shared by `keras-llm` and its task modules (one-line messages on bad values).
+"""argparse value types and the `keras-llm train` options shared by several task plug-ins.
+
+Value types give one-line messages on bad values; NaN and infinity are never numbers a user meant.
 
 Example:
     >>> parser.add_argument("--steps", type=positive_int)
 """
 
 import argparse
+import math
 
 
 def _integer(text, what="an integer"):
@@ -28,13 +31,29 @@ def non_negative_int(text):
     return value
 
 
-def positive_float(text):
+def finite_float(text):
+    """A finite number (NaN and infinity are refused)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    value = finite_float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def probability(text):
+    """A number in (0, 1]."""
+    value = finite_float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
 
 
@@ -44,6 +63,26 @@ def column_index(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"column numbers start at 0; got {value}")
     return value
+
+
+def add_shared_train_arguments(train):
+    """Options that several task plug-ins read; each plug-in lists the ones it honours in TRAIN_OPTIONS,
+    and `keras-llm train` refuses a given option that the recipe's task does not use."""
+    train.add_argument("--corpus", help="GPT / masked-LM recipes: train on this UTF-8 text file")
+    train.add_argument("--steps", type=positive_int, help="optimizer steps (recipes counted in steps)")
+    train.add_argument("--eval-interval", type=positive_int, help="steps between evaluations")
+    train.add_argument("--eval-batches", type=positive_int)
+    train.add_argument("--tokenizer", choices=["char", "bpe"], help="GPT recipes: override the tokenizer")
+    train.add_argument("--max-length", type=positive_int, help="context length / longest input in tokens")
+    train.add_argument("--num-layers", type=positive_int)
+    train.add_argument("--hidden-dim", type=positive_int)
+    data = train.add_argument_group("labelled data (classifier, tagger and translator recipes)")
+    data.add_argument("--train", dest="train_file", help="training file (classifiers: CSV/TSV with a header row)")
+    data.add_argument("--valid", dest="valid_file", help="validation file (default: a split of --train)")
+    data.add_argument("--text-column")
+    data.add_argument("--label-column")
+    data.add_argument("--init-from", help="a Hugging Face BERT directory, package:NAME, or an earlier run directory")
+    data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
 
 
 def common_training_overrides(args):
@@ -59,6 +98,14 @@ def common_training_overrides(args):
 def step_training_overrides(args):
     """Overrides for recipes counted in optimizer steps (GPT, masked LM, translator): the shared ones
     plus ``steps`` and the evaluation settings."""
-    return {**common_training_overrides(args), **{key: value for key, value in {
-        "steps": args.steps, "eval_interval": args.eval_interval, "eval_batches": args.eval_batches}.items()
-        if value is not None}}
+    return {**common_training_overrides(args), **given(args, "steps", "eval_interval", "eval_batches")}
+
+
+def epoch_training_overrides(args):
+    """Overrides for recipes counted in epochs (classifiers, taggers)."""
+    return {**common_training_overrides(args), **given(args, "epochs", "max_length")}
+
+
+def given(args, *names):
+    """``{name: value}`` of the options among ``names`` that the user gave (not None)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -1,4 +1,4 @@
-"""`keras-llm` commands for the tagger task (see keras_llm/cli.py, TASK_MODULES).
+"""`keras-llm` commands of the tagger task (a plug-in of keras_llm/cli/main.py).
 
 - ``keras-llm train <token-classifier recipe> [--train FILE] [--valid FILE] [--format conll|conllu]
   [--tag-column upos|xpos|N] [--init-from DIR] [--epochs N] ...``
@@ -11,6 +11,8 @@
 from keras_llm.data.conll import FORMATS
 
 RECIPE_KINDS = ("token-classifier",)
+TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
+                           "data_format", "tag_column"})
 
 
 def add_train_arguments(train_parser):
@@ -34,19 +36,15 @@ def add_commands(commands):
 
 
 def train(args):
-    from keras_llm.cli.arguments import common_training_overrides
+    from keras_llm.cli.arguments import epoch_training_overrides, given
     from keras_llm.runs.tagger import train_tagger_run
 
-    training = common_training_overrides(args)
-    training.update({key: value for key, value in {"epochs": args.epochs, "max_length": args.max_length}.items()
-                     if value is not None})
-    model = {key: value for key, value in {"num_layers": args.num_layers, "hidden_dim": args.hidden_dim}.items()
-             if value is not None}
     run_dir, _ = train_tagger_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
-        training_overrides=training, model_overrides=model)
+        training_overrides=epoch_training_overrides(args), model_overrides=given(args, "num_layers", "hidden_dim"))
     print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
+    return run_dir
 
 
 def tag_texts(model, tokenizer, run_info, texts):

@@ -1,4 +1,4 @@
-"""`keras-llm` commands for the translator task (see keras_llm/cli.py, TASK_MODULES).
+"""`keras-llm` commands of the translator task (a plug-in of keras_llm/cli/main.py).
 
     keras-llm train translator --pairs FILE [--valid FILE] [--source-column N --target-column N]
     keras-llm train transformer-spa-eng
@@ -11,6 +11,8 @@ from keras_llm.cli.arguments import column_index, positive_int, step_training_ov
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
+TRAIN_OPTIONS = frozenset({"pairs", "source_column", "target_column", "train_file", "valid_file", "steps",
+                           "eval_interval", "eval_batches", "max_length", "num_layers", "hidden_dim"})
 
 
 def add_train_arguments(train_parser):
@@ -36,10 +38,6 @@ def add_commands(commands):
 def train(args):
     from keras_llm.runs.translator import train_translator_run
 
-    if getattr(args, "corpus", None):
-        raise UserInputError("translator recipes read sentence pairs: use --pairs FILE, not --corpus")
-    if getattr(args, "epochs", None):
-        raise UserInputError("translator recipes count optimizer steps: use --steps, not --epochs")
     training = step_training_overrides(args)
     model = {}
     if getattr(args, "max_length", None):
@@ -54,6 +52,7 @@ def train(args):
         target_column=args.target_column, training_overrides=training, model_overrides=model)
     print(f"done. Translate: keras-llm translate {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
+    return run_dir
 
 
 def _translate(args):

@@ -11,6 +11,7 @@ import re
 import shutil
 
 from keras_llm.errors import UserInputError
+from keras_llm.files import fsync_directory, one_line_write_errors
 
 _TEMPORARY = re.compile(r"^\.tmp-\d+-(\d+)$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -47,7 +48,7 @@ def write_version_atomically(base_dir, name, write_fn):
         the path of the new version.
     """
     model_dir = os.path.join(base_dir, check_model_name(name))
-    with _one_line_os_errors(model_dir):
+    with one_line_write_errors(model_dir):
         os.makedirs(model_dir, exist_ok=True)
         _remove_leftovers_of_dead_exports(model_dir)
         tmp_dir = os.path.join(model_dir, f".tmp-{next_version(model_dir)}-{os.getpid()}")
@@ -64,43 +65,12 @@ def _claim_next_version(model_dir, tmp_dir):
         final_dir = os.path.join(model_dir, str(next_version(model_dir)))
         try:
             os.rename(tmp_dir, final_dir)
+            fsync_directory(model_dir)
             return final_dir
         except OSError as error:
             if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise  # another exporter took this version first: try the next one
     raise UserInputError(f"could not claim a version under {model_dir}: too many exports at once")
-
-
-class _one_line_os_errors:
-    """Turns out-of-space and permission errors into a UserInputError naming ``path``."""
-
-    _USER_FIXABLE = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-                     errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-                     errno.EROFS: "read-only file system"}
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        reason = _user_fixable_reason(error)
-        if reason:
-            raise UserInputError(f"cannot write {self.path}: {reason}") from None
-        return False
-
-
-def _user_fixable_reason(error):
-    """The one-line reason of an out-of-space/permission error, also when TensorFlow wrapped it."""
-    if isinstance(error, OSError):
-        return _one_line_os_errors._USER_FIXABLE.get(error.errno)
-    text = str(error) if error is not None else ""
-    for marker, reason in (("No space left", "no space left on the device"), ("Permission denied", "permission denied"),
-                           ("Read-only file system", "read-only file system")):
-        if marker in text:
-            return reason
-    return None
 
 
 def _remove_leftovers_of_dead_exports(model_dir):

@@ -17,11 +17,12 @@ from keras_llm.embeddings import resolve_model_directory
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.lifecycle import run_lifecycle
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-classifier"
 
@@ -76,6 +77,7 @@ def evaluate_classifier(model, tokenizer, texts, label_ids, num_classes, max_len
             "examples": len(texts)}
 
 
+@run_lifecycle(MODEL_KIND)
 def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=None, text_column=None,
                          label_column=None, init_from=None, training_overrides=None, verbose=1, log=print):
     """Train recipe ``recipe_name`` (a ``bert-classifier`` recipe); returns ``(run_dir, history)``."""
@@ -117,7 +119,6 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
     backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0])
     model = build_bert_classifier(backbone, len(label_names))
-    run_dir = run_dir or os.path.join("runs", recipe_name)
     os.makedirs(run_dir, exist_ok=True)
     tokenizer.save(os.path.join(run_dir, "tokenizer"))
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "

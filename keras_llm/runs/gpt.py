@@ -15,10 +15,11 @@ from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.generation import generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.lifecycle import run_lifecycle
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 
 def _corpus_path(recipe, corpus):
@@ -35,6 +36,7 @@ def _make_tokenizer(spec, text):
     raise UserInputError(f"unknown tokenizer kind {kind!r}; use 'char' or 'bpe'")
 
 
+@run_lifecycle("gpt")
 def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=None, model_overrides=None,
                   tokenizer_overrides=None, verbose=1, log=print):
     """Train recipe ``recipe_name``; returns ``(run_dir, history)``.
@@ -44,7 +46,6 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != "gpt":
         raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
-    run_dir = run_dir or os.path.join("runs", recipe_name)
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model="gpt")  # resuming someone else's run would mix models
     corpus_path = _corpus_path(recipe, corpus)

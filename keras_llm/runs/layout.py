@@ -6,9 +6,15 @@ import os
 import keras
 
 from keras_llm.errors import UserInputError
+from keras_llm.files import atomic_write_text
 from keras_llm.tokenizers import load_tokenizer
 
 RUN_FILE = "run.json"
+
+
+def default_run_dir(recipe_name):
+    """Where a run of ``recipe_name`` goes when no run directory is given: ``runs/<recipe>``."""
+    return os.path.join("runs", recipe_name)
 
 
 def read_run_info(run_dir, expected_model=None):
@@ -16,17 +22,21 @@ def read_run_info(run_dir, expected_model=None):
     path = os.path.join(run_dir, RUN_FILE)
     if not os.path.isfile(path):
         raise UserInputError(f"{run_dir} is not a keras-llm run directory (no {RUN_FILE})")
-    with open(path, encoding="utf-8") as handle:
-        info = json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            info = json.load(handle)
+    except (ValueError, UnicodeDecodeError):
+        raise UserInputError(f"{path} is damaged (not valid JSON)") from None
+    if not isinstance(info, dict):
+        raise UserInputError(f"{path} is damaged (not a JSON object)")
     if expected_model and info.get("model") != expected_model:
         raise UserInputError(f"{run_dir} holds a {info.get('model')!r} run, not a {expected_model!r} run")
     return info
 
 
 def write_run_info(run_dir, info):
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, RUN_FILE), "w", encoding="utf-8") as handle:
-        json.dump(info, handle, indent=2)
+    """Write ``run.json`` atomically; a run being written is "in progress" until the lifecycle finishes it."""
+    atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({"status": "in progress", **info}, indent=2))
 
 
 def load_trained_run(run_dir, expected_model, which="best"):

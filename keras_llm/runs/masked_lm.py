@@ -7,20 +7,21 @@ import keras
 from keras_llm.data import read_text
 from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.lifecycle import run_lifecycle
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig
 from keras_llm.training.masked_lm import train_masked_lm
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "bert-mlm"
 
 
+@run_lifecycle(MODEL_KIND)
 def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_overrides=None, verbose=1,
                   log=print):
     """Pretrain; returns ``(run_dir, history)``. Re-running with the same ``run_dir`` resumes."""
     recipe = load_recipe(recipe_name)
-    run_dir = run_dir or os.path.join("runs", recipe_name)
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model=MODEL_KIND)
     path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])

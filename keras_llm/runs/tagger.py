@@ -16,6 +16,10 @@ from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
+from keras_llm.runs.classifier import resolve_init_from
+from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.lifecycle import run_lifecycle
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.classifier import fine_tuning_optimizer
@@ -29,9 +33,6 @@ from keras_llm.training.tagger import (
     tagging_dataset,
     word_accuracy,
 )
-from keras_llm.runs.classifier import resolve_init_from
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 
 MODEL_KIND = "token-classifier"
 
@@ -57,6 +58,7 @@ def _read(path, data):
     return read_conll(path, fmt=data.get("format"), tag_column=data.get("tag_column"))
 
 
+@run_lifecycle(MODEL_KIND)
 def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None, init_from=None, tag_column=None,
                      training_overrides=None, model_overrides=None, data_format=None, verbose=1, log=print):
     """Train recipe ``recipe_name`` (a ``token-classifier`` recipe); returns ``(run_dir, history)``.

@@ -16,12 +16,13 @@ from keras_llm.data.pairs import filter_by_length, pairs_dataset, read_pairs, tr
 from keras_llm.errors import UserInputError
 from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
+from keras_llm.runs.layout import RUN_FILE, load_run_model, read_run_info, write_run_info
+from keras_llm.runs.lifecycle import run_lifecycle
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.translation_metrics import TranslationMetricsCallback
 from keras_llm.training.translator import TranslatorTrainingConfig, compile_translator, train_translator
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
-from keras_llm.runs.layout import RUN_FILE, load_run_model, read_run_info, write_run_info
 
 MODEL_KIND = "transformer-seq2seq"
 
@@ -60,6 +61,7 @@ def _tokenizers(run_dir, train_pairs, spec):
     return source, target
 
 
+@run_lifecycle(MODEL_KIND)
 def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None, source_column=None,
                          target_column=None, training_overrides=None, model_overrides=None, verbose=1, log=print):
     """Train recipe ``recipe`` (a ``model: transformer-seq2seq`` recipe); returns ``(run_dir, history)``.
@@ -74,7 +76,6 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
     recipe_name, recipe = recipe, load_recipe(recipe)
     if recipe.get("model") != MODEL_KIND:
         raise UserInputError(f"recipe {recipe_name!r} is not a {MODEL_KIND} recipe")
-    run_dir = run_dir or os.path.join("runs", recipe_name)
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model=MODEL_KIND)
     data = recipe.get("data", {})

