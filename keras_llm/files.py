@@ -13,6 +13,7 @@ Example:
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 
 from keras_llm.errors import UserInputError
@@ -48,7 +49,7 @@ def one_line_write_errors(path):
 
 
 @contextlib.contextmanager
-def atomic_output(path, mode="w", encoding="utf-8"):
+def atomic_output(path, mode="w", encoding="utf-8", newline=None):
     """Open a temporary file beside ``path`` for writing; on success fsync it and rename it onto ``path``.
 
     On an exception (including a full disk) the temporary file is removed and ``path`` keeps its
@@ -59,7 +60,8 @@ def atomic_output(path, mode="w", encoding="utf-8"):
         os.makedirs(directory, exist_ok=True)
         descriptor, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
         try:
-            with os.fdopen(descriptor, mode, **({} if "b" in mode else {"encoding": encoding})) as handle:
+            text_options = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+            with os.fdopen(descriptor, mode, **text_options) as handle:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -97,6 +99,35 @@ def atomic_file_path(path):
         finally:
             with contextlib.suppress(OSError):
                 os.remove(tmp_path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield an empty temporary folder beside ``path``; after the block succeeds it replaces ``path``.
+
+    An existing ``path`` is renamed aside first and deleted after the swap, so at every moment
+    either the old or the new folder is complete (a crash between the two renames leaves the old
+    one as ``.<name>.old-<pid>``, never a mixture).
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(os.path.abspath(path))
+    tmp_path = os.path.join(parent, f".{name}.tmp-{os.getpid()}")
+    old_path = os.path.join(parent, f".{name}.old-{os.getpid()}")
+    with one_line_write_errors(path):
+        shutil.rmtree(tmp_path, ignore_errors=True)
+        os.makedirs(tmp_path)
+        try:
+            yield tmp_path
+            for folder, _, names in os.walk(tmp_path):
+                for file_name in names:
+                    _fsync_file(os.path.join(folder, file_name))
+            if os.path.exists(path):
+                os.rename(path, old_path)
+            os.rename(tmp_path, path)
+            fsync_directory(parent)
+        finally:
+            shutil.rmtree(tmp_path, ignore_errors=True)
+            shutil.rmtree(old_path, ignore_errors=True)
 
 
 def fsync_directory(directory):

@@ -6,6 +6,7 @@ import os
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
+from keras_llm.files import atomic_directory
 
 CONFIG_FILENAME = "tokenizer.json"
 _FORMAT_VERSION = 1
@@ -109,13 +110,17 @@ class Tokenizer(tf.Module):
         return text.numpy().decode("utf-8", errors="replace")
 
     def save(self, directory):
-        """Write the tokenizer's files and ``tokenizer.json`` (class name + config)."""
-        os.makedirs(directory, exist_ok=True)
-        self._save_assets(directory)
-        record = {"class_name": type(self).__name__, "format_version": _FORMAT_VERSION,
-                  "config": self.get_config()}
-        with open(os.path.join(directory, CONFIG_FILENAME), "w", encoding="utf-8") as f:
-            json.dump(record, f, ensure_ascii=False, indent=1)
+        """Write the tokenizer's files and ``tokenizer.json`` (class name + config).
+
+        Written into a temporary folder that replaces ``directory`` in one rename, so a crash
+        never leaves half a vocabulary behind.
+        """
+        with atomic_directory(directory) as tmp_directory:
+            self._save_assets(tmp_directory)
+            record = {"class_name": type(self).__name__, "format_version": _FORMAT_VERSION,
+                      "config": self.get_config()}
+            with open(os.path.join(tmp_directory, CONFIG_FILENAME), "w", encoding="utf-8") as f:
+                json.dump(record, f, ensure_ascii=False, indent=1)
 
     @classmethod
     def load(cls, directory):

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_llm.errors import TrainingDiverged, UserInputError
+from keras_llm.files import atomic_file_path
 
 
 class TextSampleCallback(keras.callbacks.Callback):
@@ -130,16 +131,32 @@ def _finite(value):
     return value is None or math.isfinite(float(value))
 
 
-class FiniteModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """``ModelCheckpoint`` that never saves when the loss or the monitored value is NaN/infinite.
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Save the model to ``path`` (a ``.keras`` file) whenever ``monitor`` reaches a new minimum.
 
-    Keras saves the first epoch's model unconditionally under ``save_best_only`` (its "best"
-    starts as None), so an epoch cut short by divergence would otherwise overwrite the last
-    good checkpoint with NaN weights.
+    Written atomically (a temporary file renamed onto ``path``), so a crash mid-save keeps the
+    previous best. Never saves when the loss or the monitored value is NaN/infinite, so an epoch
+    cut short by divergence cannot overwrite the last good checkpoint with NaN weights.
+
+    Args:
+        path: where the best model goes.
+        monitor: the epoch log to minimise (default ``val_loss``).
+        initial_value_threshold: a resumed run's best so far (from history.csv): only a better
+            epoch replaces the checkpoint written before the interruption.
     """
 
-    def _should_save_model(self, epoch, batch, logs, filepath):
+    def __init__(self, path, monitor="val_loss", initial_value_threshold=None):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.best = initial_value_threshold
+
+    def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not (_finite(logs.get("loss")) and _finite(logs.get(self.monitor))):
-            return False
-        return super()._should_save_model(epoch, batch, logs, filepath)
+        value = logs.get(self.monitor)
+        if value is None or not (_finite(logs.get("loss")) and _finite(value)):
+            return
+        if self.best is None or float(value) < self.best:
+            self.best = float(value)
+            with atomic_file_path(self.path) as tmp_path:
+                self.model.save(tmp_path)

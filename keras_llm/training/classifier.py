@@ -12,7 +12,7 @@ from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
-from keras_llm.training.run_callbacks import run_callbacks, run_paths
+from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
 
@@ -157,5 +157,5 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
     guard.raise_if_diverged(paths["best"])
-    model.save(paths["final"])
+    save_final_model(model, paths["final"])
     return history

@@ -15,7 +15,7 @@ from keras_llm.data import language_model_dataset, split_train_validation, valid
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
-from keras_llm.training.run_callbacks import run_callbacks, run_paths
+from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
 
@@ -114,5 +114,5 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
                         callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves
     guard.raise_if_diverged(paths["best"])  # never save diverged weights as final.keras
-    model.save(paths["final"])
+    save_final_model(model, paths["final"])
     return history

@@ -1,10 +1,11 @@
 """The callbacks every training run gets, and where a run directory keeps its files.
 
-A run directory holds ``backup/`` (BackupAndRestore: weights, optimizer state, epoch),
-``best.keras`` (lowest validation loss), ``final.keras``, ``history.csv`` (one row per epoch)
-and ``logs/`` (TensorBoard). After a crash the same call resumes: the backup restores the
-state, ``history.csv`` is appended to, and the best checkpoint is only replaced by a better one
-than any epoch logged before the crash.
+A run directory holds ``backup/`` (crash-safe generations: weights, optimizer, dropout RNG and
+early-stopping state, epoch; :mod:`keras_llm.training.backup`), ``best.keras`` (lowest
+validation loss), ``final.keras``, ``history.csv`` (one row per epoch) and ``logs/``
+(TensorBoard). After a crash the same call resumes: the newest intact backup is restored, the
+epoch it did not cover is removed from history.csv and TensorBoard (it is trained again), and
+the best checkpoint is only replaced by a better epoch than any logged before the crash.
 
 Example:
     >>> callbacks, guard, resumed_epochs = run_callbacks("runs/x", extra_callbacks=[early_stopping])
@@ -13,16 +14,23 @@ Example:
 """
 
 import os
+import shutil
 
 import keras
 
-from keras_llm.training.callbacks import DivergenceGuard, FiniteModelCheckpoint
-from keras_llm.training.resume import best_logged, completed_epochs
+from keras_llm.files import atomic_file_path
+from keras_llm.training.backup import RunBackup, attach_callback_list
+from keras_llm.training.callbacks import BestModelCheckpoint, DivergenceGuard
+from keras_llm.training.resume import best_logged, trim_history, trim_tensorboard_events
+
+RUN_FILE = "run.json"
 
 
 def run_paths(run_dir):
-    """Where a run keeps its files."""
+    """Where a run keeps its files (the one definition of the run-directory layout)."""
     return {
+        "run_info": os.path.join(run_dir, RUN_FILE),
+        "tokenizer": os.path.join(run_dir, "tokenizer"),
         "logs": os.path.join(run_dir, "logs"),
         "backup": os.path.join(run_dir, "backup"),
         "best": os.path.join(run_dir, "best.keras"),
@@ -31,25 +39,38 @@ def run_paths(run_dir):
     }
 
 
-def run_callbacks(run_dir, extra_callbacks=()):
+def run_callbacks(run_dir, extra_callbacks=(), log=print):
     """``(callbacks, divergence_guard, completed_epochs)`` for a run in ``run_dir``.
 
-    Order matters: the backup first; the best checkpoint and the NaN guard next; the extras;
-    then history.csv and TensorBoard last, so they log what the others add to the epoch logs.
-    ``completed_epochs`` is 0 for a fresh run; a resumed run must skip that many epochs of
-    its (deterministic) input so it sees the batches an uninterrupted run would have seen.
+    Order matters: the best checkpoint and the NaN guard first; the extras; history.csv and
+    TensorBoard, so they log what the others add to the epoch logs; the backup last, so an epoch
+    counts as done only once everything about it is on disk. ``completed_epochs`` is 0 for a
+    fresh run; a resumed run must skip that many epochs of its (deterministic) input so it sees
+    the batches an uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
-    resumed = completed_epochs(paths["backup"])
+    backup = RunBackup(paths["backup"], log=log)
+    resumed = backup.resumed_epochs
+    if resumed:
+        trim_history(paths["history"], resumed)
+        trim_tensorboard_events(paths["logs"], backup.resumed_time)
+    else:  # a fresh start, or a restart after a kill before the first backup: no epoch is done yet
+        shutil.rmtree(paths["logs"], ignore_errors=True)
+        if os.path.isfile(paths["history"]):
+            os.remove(paths["history"])
     guard = DivergenceGuard()
     callbacks = [
-        # Two copies of the backup, so a crash while one is being written leaves the other.
-        keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
-        FiniteModelCheckpoint(paths["best"], monitor="val_loss", save_best_only=True,
-                              initial_value_threshold=best_logged(paths["history"], "val_loss") if resumed else None),
+        BestModelCheckpoint(paths["best"], initial_value_threshold=best_logged(paths["history"], "val_loss")),
         guard,
         *extra_callbacks,
-        keras.callbacks.CSVLogger(paths["history"], append=bool(resumed)),
+        keras.callbacks.CSVLogger(paths["history"], append=True),
         keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
     ]
+    callbacks.append(attach_callback_list(backup, callbacks))
     return callbacks, guard, resumed
+
+
+def save_final_model(model, path):
+    """``model.save(path)`` through a temporary file, so a crash leaves no half-written ``final.keras``."""
+    with atomic_file_path(path) as tmp_path:
+        model.save(tmp_path)
