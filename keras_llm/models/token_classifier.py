@@ -13,6 +13,7 @@ import keras
 
 from keras_llm.checks import dropout_rate, positive_int
 from keras_llm.errors import UserInputError
+from keras_llm.layers import PaddingMaskToBool
 from keras_llm.models.bert import BertConfig, bert_inputs, build_bert_backbone
 from keras_llm.models.config import ConfigMixin
 from keras_llm.models.rnn import recurrent_layer
@@ -59,17 +60,6 @@ class TokenClassifierConfig(ConfigMixin):
         return BertConfig(vocab_size=self.vocab_size, hidden_dim=self.hidden_dim, num_layers=self.num_layers,
                           num_heads=self.num_heads, intermediate_dim=self.intermediate_dim,
                           max_length=self.max_length, dropout=self.dropout)
-
-
-@keras.saving.register_keras_serializable(package="keras_llm")
-class PaddingMaskToBool(keras.layers.Layer):
-    """int ``(batch, seq_len)`` padding mask (1 = real token) → bool, for recurrent layers' ``mask``."""
-
-    def call(self, padding_mask):
-        return keras.ops.cast(padding_mask, "bool")
-
-    def compute_output_spec(self, padding_mask):
-        return keras.KerasTensor(padding_mask.shape, dtype="bool")
 
 
 def _bilstm_features(inputs, config):
