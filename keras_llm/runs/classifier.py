@@ -11,9 +11,8 @@ import os
 import keras
 import numpy as np
 
-from keras_llm.checkpoints import load_hf_bert
+from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
-from keras_llm.embeddings import resolve_model_directory
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
