@@ -92,7 +92,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     elif data.get("files"):
         paths = [os.path.join(bundled_data_dir(), path) for path in data["files"]]
     else:
-        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (a CSV/TSV with a header)")
+        raise UserInputError(f"recipe {recipe_name!r} needs a training file (train_file: a CSV/TSV with a header)")
     texts, labels = _read_tables(paths, data)
     label_names = label_vocabulary(labels)
     index = {name: i for i, name in enumerate(label_names)}

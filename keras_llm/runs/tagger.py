@@ -46,10 +46,10 @@ def _pretrained(init_from):
 
         return load_mlm_backbone(init_from)
     if kind not in ("bert-classifier", MODEL_KIND):
-        raise UserInputError(f"--init-from {init_from}: a {kind!r} run has no BERT encoder to start from")
+        raise UserInputError(f"init_from {init_from}: a {kind!r} run has no BERT encoder to start from")
     model, tokenizer, _ = load_trained_run(init_from, kind)
     if BERT_BACKBONE not in {layer.name for layer in model.layers}:
-        raise UserInputError(f"--init-from {init_from}: that run is a BiLSTM tagger, not a BERT one")
+        raise UserInputError(f"init_from {init_from}: that run is a BiLSTM tagger, not a BERT one")
     return model.get_layer(BERT_BACKBONE), tokenizer
 
 
@@ -76,7 +76,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     bundled = lambda key: os.path.join(bundled_data_dir(), data[key]) if data.get(key) else None  # noqa: E731
     train_path = train_file or bundled("train")
     if not train_path:
-        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (CoNLL token<TAB>tag or CoNLL-U)")
+        raise UserInputError(
+            f"recipe {recipe_name!r} needs a training file (train_file: CoNLL token<TAB>tag or CoNLL-U)")
     train_sentences = _read(train_path, data)
     valid_path = valid_file or (None if train_file else bundled("valid"))
     if valid_path:
@@ -84,7 +85,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     else:
         cut = max(1, len(train_sentences) // 10)
         if len(train_sentences) < 2:
-            raise UserInputError(f"{train_path} has one sentence; give --valid FILE or more sentences")
+            raise UserInputError(
+                f"{train_path} has one sentence; give a validation file (valid_file) or more sentences")
         train_sentences, valid_sentences = train_sentences[:-cut], train_sentences[-cut:]
     tag_names = tag_vocabulary(train_sentences)
     train_ids, _ = encode_tags(train_sentences, tag_names)

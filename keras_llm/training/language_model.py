@@ -42,9 +42,9 @@ class TrainingConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution"):
-            positive_int(name.replace("_", "-"), getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
-            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+            raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)
 
 

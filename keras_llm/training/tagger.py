@@ -38,7 +38,7 @@ class TaggerTrainingConfig(ClassifierTrainingConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.max_length < 3:
-            raise UserInputError(f"max-length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
+            raise UserInputError(f"max_length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
 

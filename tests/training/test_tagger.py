@@ -63,7 +63,7 @@ def test_predict_and_evaluate_count_unknown_and_truncated_words(tokenizer):
 
 
 def test_config_checks():
-    with pytest.raises(UserInputError, match="max-length must be at least 3"):
+    with pytest.raises(UserInputError, match="max_length must be at least 3"):
         TaggerTrainingConfig(max_length=2)
     with pytest.raises(UserInputError, match="epochs"):
         TaggerTrainingConfig(epochs=0)
