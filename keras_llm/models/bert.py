@@ -8,7 +8,9 @@ from keras import ops
 from keras_llm.layers import FirstToken, PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
 from keras_llm.models.config import ConfigMixin, check_transformer_config
 
-# Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them.
+# Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them, and the
+# classifier and tagger runs find a backbone nested in their models as BERT_BACKBONE.
+BERT_BACKBONE = "bert_backbone"
 TOKEN_EMBEDDING = "token_embedding"
 POSITION_EMBEDDING = "position_embedding"
 SEGMENT_EMBEDDING = "segment_embedding"
@@ -85,7 +87,7 @@ def bert_encoder(inputs, config):
     return x, token_embedding
 
 
-def build_bert_backbone(config, name="bert_backbone"):
+def build_bert_backbone(config, name=BERT_BACKBONE):
     """Token + position + segment embeddings, post-LN encoder blocks, and a tanh pooler.
 
     Args:

@@ -14,7 +14,7 @@ import numpy as np
 from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.errors import UserInputError
-from keras_llm.models.bert import BertConfig, build_bert_backbone
+from keras_llm.models.bert import BERT_BACKBONE, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
@@ -48,7 +48,7 @@ def _backbone_and_tokenizer(init_from, recipe, texts):
 
             return load_mlm_backbone(init_from)
         model, tokenizer, _ = load_classifier_run(init_from)
-        return model.get_layer("bert_backbone"), tokenizer
+        return model.get_layer(BERT_BACKBONE), tokenizer
     if init_from:
         return load_hf_bert(init_from)
     spec = recipe.get("tokenizer", {})
