@@ -8,7 +8,6 @@ the validation sentences).
 
 import json
 import os
-import warnings
 
 import keras
 
@@ -16,22 +15,11 @@ from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
-from keras_llm.tokenizers import WordPieceTokenizer
-from keras_llm.training.callbacks import TimeLimit
-from keras_llm.training.classifier import fine_tuning_optimizer
-from keras_llm.training.run_callbacks import run_callbacks, run_paths
-from keras_llm.training.runtime import compile_options
-from keras_llm.training.tagger import (
-    EntityF1Callback,
-    TaggerTrainingConfig,
-    evaluate_tagger,
-    tagger_loss,
-    tagging_dataset,
-    word_accuracy,
-)
 from keras_llm.runs.classifier import resolve_init_from
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
 
 MODEL_KIND = "token-classifier"
 
@@ -122,30 +110,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         "entity_metrics": entity, "init_from": init_from, "data": data, "model_config": model_config,
         "training": vars(training)})
 
-    train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, training.max_length,
-                                 training.batch_size, shuffle=True, seed=training.seed)
-    valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, training.max_length,
-                                 training.eval_batch_size)
-    steps_per_epoch = max(1, -(-len(train_sentences) // training.batch_size))
-    model.compile(optimizer=fine_tuning_optimizer(model, training, steps_per_epoch),
-                  loss=tagger_loss(), metrics=[word_accuracy()],
-                  **compile_options(training.jit_compile, training.steps_per_execution))
-    extra = [EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length)] if entity else []
-    extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
-                                               restore_best_weights=True))
-    if training.max_minutes:
-        extra.append(TimeLimit(60 * training.max_minutes))
-    # A resumed run continues from its last finished epoch; its later epochs are shuffled anew.
-    callbacks, guard, _ = run_callbacks(run_dir, extra)
-    with warnings.catch_warnings():
-        # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
-        # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
-        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
-        history = model.fit(train_data, validation_data=valid_data, epochs=training.epochs, callbacks=callbacks,
-                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    paths = run_paths(run_dir)
-    guard.raise_if_diverged(paths["best"])
-    model.save(paths["final"])
+    history = train_tagger(model, tokenizer, (train_sentences, train_ids), (valid_sentences, valid_ids), tag_names,
+                           run_dir, training, verbose)
 
     metrics = evaluate_tagger(model, tokenizer, valid_sentences, tag_names, training.max_length)
     with open(os.path.join(run_dir, "valid_metrics.json"), "w", encoding="utf-8") as handle:

@@ -1,4 +1,4 @@
-"""Training pieces for token classifiers: tf.data pipelines, masked loss/accuracy, evaluation.
+"""Training of token classifiers: tf.data pipelines, masked loss/accuracy, evaluation, and the fit loop.
 
 Labels are per word piece, -100 everywhere except the first piece of each word (see
 :mod:`keras_llm.data.token_alignment`); the loss is Keras' sparse cross-entropy with
@@ -10,6 +10,7 @@ rounding keeps the number of distinct shapes (and XLA compilations) small.
 """
 
 import dataclasses
+import warnings
 
 import keras
 import numpy as np
@@ -18,9 +19,12 @@ import tensorflow as tf
 from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
-from keras_llm.training.classifier import ClassifierTrainingConfig
+from keras_llm.training.callbacks import TimeLimit
+from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
+from keras_llm.training.run_callbacks import run_callbacks, run_paths
+from keras_llm.training.runtime import compile_options
 
 PAD_MULTIPLE = 16
 
@@ -165,3 +169,53 @@ class EntityF1Callback(keras.callbacks.Callback):
         if logs is not None:
             for key in ("precision", "recall", "f1"):
                 logs[f"val_entity_{key}"] = result[f"entity_{key}"]
+
+
+def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, verbose=1):
+    """Fine-tune ``model`` (encoded inputs → per-piece tag logits) on ``train = (sentences, tag_ids)``.
+
+    Args:
+        model: an uncompiled token classifier (``build_token_classifier``).
+        tokenizer: its WordPiece tokenizer.
+        train, valid: ``(sentences, tag_ids)``: :class:`~keras_llm.data.conll.TaggedSentence` lists and
+            their tag ids per word (``encode_tags``; -1 = a tag unseen in training, ignored).
+        tag_names: the tag vocabulary (id = index).
+        run_dir: where the run's files go (``run_callbacks``: backup, ``best.keras``, history, logs).
+        config: a :class:`TaggerTrainingConfig`.
+        verbose: Keras verbosity (1 = progress bar).
+
+    Validation each epoch on ``valid`` (word accuracy; entity P/R/F1 for BIO tag sets, logged
+    as ``val_entity_*``); early stopping after ``config.patience`` epochs without improvement
+    (best weights restored); with ``config.max_minutes``, training stops after that much wall
+    time; ``final.keras`` is saved at the end.
+
+    Returns:
+        the Keras ``History``.
+    """
+    (train_sentences, train_ids), (valid_sentences, valid_ids) = train, valid
+    train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, config.max_length,
+                                 config.batch_size, shuffle=True, seed=config.seed)
+    valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, config.max_length,
+                                 config.eval_batch_size)
+    steps_per_epoch = max(1, -(-len(train_sentences) // config.batch_size))
+    model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
+                  loss=tagger_loss(), metrics=[word_accuracy()],
+                  **compile_options(config.jit_compile, config.steps_per_execution))
+    extra = ([EntityF1Callback(tokenizer, valid_sentences, tag_names, config.max_length)]
+             if is_bio_tagset(tag_names) else [])
+    extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                               restore_best_weights=True))
+    if config.max_minutes:
+        extra.append(TimeLimit(60 * config.max_minutes))
+    # A resumed run continues from its last finished epoch; its later epochs are shuffled anew.
+    callbacks, guard, _ = run_callbacks(run_dir, extra)
+    with warnings.catch_warnings():
+        # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
+        # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
+        history = model.fit(train_data, validation_data=valid_data, epochs=config.epochs, callbacks=callbacks,
+                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    paths = run_paths(run_dir)
+    guard.raise_if_diverged(paths["best"])
+    model.save(paths["final"])
+    return history
