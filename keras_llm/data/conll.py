@@ -92,7 +92,7 @@ def read_conll(path, fmt=None, tag_column=None):
     if fmt not in FORMATS:
         raise UserInputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "conll" and tag_column not in (None, 2, "2"):
-        raise UserInputError("--tag-column applies to CoNLL-U files; two-column files always have the tag second")
+        raise UserInputError("tag_column applies to CoNLL-U files; two-column files always have the tag second")
     column = _conllu_column(tag_column) if fmt == "conllu" else 2
     text = read_user_file(path, "CoNLL file")  # UTF-8 (a bad byte is an error naming its line)
     sentences, words, tags, start = [], [], [], 1

@@ -1,4 +1,4 @@
-"""Keras layers of the zoo: attention, embeddings, feed-forward, Transformer blocks, RNN cells.
+"""Keras layers of the zoo: attention, embeddings, feed-forward, Transformer blocks, RNN cells, heads.
 
 Only ``keras.ops`` is used here, so the layers stay backend-portable.
 """
@@ -16,15 +16,20 @@ from keras_llm.layers.embeddings import (
     TokenAndPositionEmbedding,
 )
 from keras_llm.layers.feed_forward import FeedForward
+from keras_llm.layers.heads import FirstToken, GatherPositions, MLMBias, PaddingMaskToBool
 from keras_llm.layers.masks import causal_mask
 from keras_llm.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
 from keras_llm.layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock
 
 __all__ = [
     "FeedForward",
+    "FirstToken",
     "GRUCell",
+    "GatherPositions",
     "LSTMCell",
+    "MLMBias",
     "MultiHeadAttention",
+    "PaddingMaskToBool",
     "PositionEmbedding",
     "ReversibleEmbedding",
     "SimpleRNNCell",

@@ -5,16 +5,20 @@ import dataclasses
 import keras
 from keras import ops
 
-from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
+from keras_llm.layers import FirstToken, PositionEmbedding, ReversibleEmbedding, TransformerEncoderBlock
 from keras_llm.models.config import ConfigMixin, check_transformer_config
 
-# Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them.
+# Layer names are a contract: keras_llm.checkpoints maps Hugging Face weights onto them, and the
+# classifier and tagger runs find a backbone nested in their models as BERT_BACKBONE.
+BERT_BACKBONE = "bert_backbone"
 TOKEN_EMBEDDING = "token_embedding"
 POSITION_EMBEDDING = "position_embedding"
 SEGMENT_EMBEDDING = "segment_embedding"
 EMBEDDINGS_NORM = "embeddings_norm"
 BLOCK_PREFIX = "encoder_block_"
 POOLER = "pooler"
+
+_FirstToken = FirstToken  # its name before it moved to keras_llm.layers.heads
 
 
 @dataclasses.dataclass
@@ -83,7 +87,7 @@ def bert_encoder(inputs, config):
     return x, token_embedding
 
 
-def build_bert_backbone(config, name="bert_backbone"):
+def build_bert_backbone(config, name=BERT_BACKBONE):
     """Token + position + segment embeddings, post-LN encoder blocks, and a tanh pooler.
 
     Args:
@@ -104,22 +108,11 @@ def build_bert_backbone(config, name="bert_backbone"):
     """
     inputs = bert_inputs()
     x, _ = bert_encoder(inputs, config)
-    first_token = _FirstToken(name="cls_token")(x)
+    first_token = FirstToken(name="cls_token")(x)
     pooled = keras.layers.Dense(config.hidden_dim, activation="tanh",
                                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
                                 name=POOLER)(first_token)
     return keras.Model(inputs, {"sequence_output": x, "pooled_output": pooled}, name=name)
-
-
-@keras.saving.register_keras_serializable(package="keras_llm")
-class _FirstToken(keras.layers.Layer):
-    """``(batch, seq_len, dim)`` → ``(batch, dim)``: the [CLS] position."""
-
-    def call(self, inputs):
-        return inputs[:, 0, :]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
 
 
 def mean_pool(sequence_output, padding_mask, normalize=True):

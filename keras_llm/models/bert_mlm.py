@@ -1,21 +1,9 @@
 """BERT masked-language-model pretraining head (tied to the token embedding)."""
 
 import keras
-from keras import ops
 
+from keras_llm.layers import GatherPositions, MLMBias
 from keras_llm.models.bert import bert_encoder, bert_inputs, build_bert_backbone
-
-
-@keras.saving.register_keras_serializable(package="keras_llm")
-class GatherPositions(keras.layers.Layer):
-    """``(batch, seq_len, dim)`` and int ``(batch, num_positions)`` → ``(batch, num_positions, dim)``."""
-
-    def call(self, sequence, positions):
-        index = ops.expand_dims(ops.cast(positions, "int32"), -1)
-        return ops.take_along_axis(sequence, index, axis=1)
-
-    def compute_output_shape(self, sequence_shape, positions_shape):
-        return (*positions_shape, sequence_shape[-1])
 
 
 def build_bert_masked_lm(config, name="bert_masked_lm"):
@@ -46,27 +34,6 @@ def build_bert_masked_lm(config, name="bert_masked_lm"):
     logits = token_embedding(hidden, reverse=True)
     logits = MLMBias(config.vocab_size, name="mlm_bias")(logits)
     return keras.Model(inputs, logits, name=name)
-
-
-@keras.saving.register_keras_serializable(package="keras_llm")
-class MLMBias(keras.layers.Layer):
-    """A per-token output bias added to tied logits (BERT's ``cls.predictions.bias``)."""
-
-    def __init__(self, vocab_size, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size = int(vocab_size)
-
-    def build(self, logits_shape):
-        self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros")
-        self.built = True
-
-    def call(self, logits):
-        return ops.cast(logits, "float32") + ops.cast(self.bias, "float32")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(vocab_size=self.vocab_size)
-        return config
 
 
 def backbone_from_masked_lm(masked_lm, config):

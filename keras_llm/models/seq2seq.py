@@ -33,8 +33,19 @@ from keras_llm.models.config import ConfigMixin, check_transformer_config
 
 ENCODER_INPUT = "encoder_token_ids"
 DECODER_INPUT = "decoder_token_ids"
+# The layer names of the contract above, each written once.
+ENCODER_TOKEN_EMBEDDING = "encoder_token_embedding"
+DECODER_TOKEN_EMBEDDING = "decoder_token_embedding"
 SHARED_TOKEN_EMBEDDING = "shared_token_embedding"
+ENCODER_POSITION_EMBEDDING = "encoder_position_embedding"
+DECODER_POSITION_EMBEDDING = "decoder_position_embedding"
+ENCODER_BLOCK_PREFIX = "encoder_block_"
+DECODER_BLOCK_PREFIX = "decoder_block_"
+ENCODER_FINAL_NORM = "encoder_final_norm"
+DECODER_FINAL_NORM = "decoder_final_norm"
 LM_HEAD = "lm_head"
+_POSITION_EMBEDDING = {"encoder": ENCODER_POSITION_EMBEDDING, "decoder": DECODER_POSITION_EMBEDDING}
+_BLOCK_PREFIX = {"encoder": ENCODER_BLOCK_PREFIX, "decoder": DECODER_BLOCK_PREFIX}
 
 
 def _name(side, part):
@@ -99,7 +110,7 @@ class Seq2SeqConfig(ConfigMixin):
 
 
 def _position_layer(config, side, max_length):
-    name = _name(side, "position_embedding")
+    name = _POSITION_EMBEDDING[side]
     if config.position == "sinusoidal":
         return SinusoidalPositionEncoding(max_length, name=name)
     return PositionEmbedding(max_length, initializer=keras.initializers.RandomNormal(stddev=0.02), name=name)
@@ -140,27 +151,27 @@ def build_seq2seq_transformer(config, name="seq2seq_transformer"):
             name=SHARED_TOKEN_EMBEDDING)
     else:
         source_embedding = ReversibleEmbedding(config.source_vocabulary_size, config.hidden_dim,
-                                               embeddings_initializer=init, name="encoder_token_embedding")
+                                               embeddings_initializer=init, name=ENCODER_TOKEN_EMBEDDING)
         target_embedding = ReversibleEmbedding(config.target_vocabulary_size, config.hidden_dim,
-                                               embeddings_initializer=init, name="decoder_token_embedding")
+                                               embeddings_initializer=init, name=DECODER_TOKEN_EMBEDDING)
     block_args = dict(dropout=config.dropout, activation=config.activation, norm_first=config.norm_first,
                       layer_norm_epsilon=config.layer_norm_epsilon)
 
     x = _embed(config, "encoder", encoder_ids, source_embedding, config.max_source_length)
     for index in range(config.num_encoder_layers):
         x = TransformerEncoderBlock(config.num_heads, config.intermediate_dim, **block_args,
-                                    name=f"encoder_block_{index}")(x, padding_mask=encoder_padding)
+                                    name=f"{ENCODER_BLOCK_PREFIX}{index}")(x, padding_mask=encoder_padding)
     if config.norm_first:
-        x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name="encoder_final_norm")(x)
+        x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=ENCODER_FINAL_NORM)(x)
     encoder_output = x
 
     y = _embed(config, "decoder", decoder_ids, target_embedding, config.max_target_length)
     for index in range(config.num_decoder_layers):
         y = TransformerDecoderBlock(config.num_heads, config.intermediate_dim, **block_args, cross_attention=True,
-                                    name=f"decoder_block_{index}")(
+                                    name=f"{DECODER_BLOCK_PREFIX}{index}")(
             y, encoder_output, decoder_padding_mask=decoder_padding, encoder_padding_mask=encoder_padding)
     if config.norm_first:
-        y = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name="decoder_final_norm")(y)
+        y = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=DECODER_FINAL_NORM)(y)
     if config.tie_target_embeddings:
         logits = target_embedding(y, reverse=True)
     else:
@@ -181,20 +192,20 @@ def seq2seq_layers(model):
 
     def blocks(side):
         found = []
-        while f"{side}_block_{len(found)}" in by_name:
-            found.append(by_name[f"{side}_block_{len(found)}"])
+        while f"{_BLOCK_PREFIX[side]}{len(found)}" in by_name:
+            found.append(by_name[f"{_BLOCK_PREFIX[side]}{len(found)}"])
         return found
 
     shared = by_name.get(SHARED_TOKEN_EMBEDDING)
     parts = {
-        "encoder_token_embedding": shared or by_name.get("encoder_token_embedding"),
-        "decoder_token_embedding": shared or by_name.get("decoder_token_embedding"),
-        "encoder_position_embedding": by_name.get("encoder_position_embedding"),
-        "decoder_position_embedding": by_name.get("decoder_position_embedding"),
+        "encoder_token_embedding": shared or by_name.get(ENCODER_TOKEN_EMBEDDING),
+        "decoder_token_embedding": shared or by_name.get(DECODER_TOKEN_EMBEDDING),
+        "encoder_position_embedding": by_name.get(ENCODER_POSITION_EMBEDDING),
+        "decoder_position_embedding": by_name.get(DECODER_POSITION_EMBEDDING),
         "encoder_blocks": blocks("encoder"),
         "decoder_blocks": blocks("decoder"),
-        "encoder_final_norm": by_name.get("encoder_final_norm"),
-        "decoder_final_norm": by_name.get("decoder_final_norm"),
+        "encoder_final_norm": by_name.get(ENCODER_FINAL_NORM),
+        "decoder_final_norm": by_name.get(DECODER_FINAL_NORM),
         "lm_head": by_name.get(LM_HEAD),
     }
     required = ("encoder_token_embedding", "decoder_token_embedding", "encoder_position_embedding",

@@ -13,13 +13,13 @@ import keras
 
 from keras_llm.checks import dropout_rate, positive_int
 from keras_llm.errors import UserInputError
-from keras_llm.models.bert import BertConfig, bert_inputs, build_bert_backbone
+from keras_llm.layers import PaddingMaskToBool
+from keras_llm.models.bert import BERT_BACKBONE, TOKEN_EMBEDDING, BertConfig, bert_inputs, build_bert_backbone
 from keras_llm.models.config import ConfigMixin
 from keras_llm.models.rnn import recurrent_layer
 
 BACKBONES = ("bert", "bilstm")
 HEAD = "tagger_logits"
-BERT_BACKBONE = "bert_backbone"
 
 
 @dataclasses.dataclass
@@ -61,17 +61,6 @@ class TokenClassifierConfig(ConfigMixin):
                           max_length=self.max_length, dropout=self.dropout)
 
 
-@keras.saving.register_keras_serializable(package="keras_llm")
-class PaddingMaskToBool(keras.layers.Layer):
-    """int ``(batch, seq_len)`` padding mask (1 = real token) → bool, for recurrent layers' ``mask``."""
-
-    def call(self, padding_mask):
-        return keras.ops.cast(padding_mask, "bool")
-
-    def compute_output_spec(self, padding_mask):
-        return keras.KerasTensor(padding_mask.shape, dtype="bool")
-
-
 def _bilstm_features(inputs, config):
     x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="token_embedding")(inputs["token_ids"])
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
@@ -111,7 +100,7 @@ def build_token_classifier(backbone="bert", num_tags=None, vocab_size=None, pret
         config = backbone
     else:
         if pretrained is not None:
-            vocab_size = pretrained.get_layer("token_embedding").input_dim
+            vocab_size = pretrained.get_layer(TOKEN_EMBEDDING).input_dim
         config = TokenClassifierConfig(num_tags=num_tags, vocab_size=vocab_size, backbone=backbone, **options)
     if pretrained is not None and config.backbone != "bert":
         raise UserInputError("a pretrained backbone needs backbone='bert'")

@@ -11,11 +11,10 @@ import os
 import keras
 import numpy as np
 
-from keras_llm.checkpoints import load_hf_bert
+from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
-from keras_llm.embeddings import resolve_model_directory
 from keras_llm.errors import UserInputError
-from keras_llm.models.bert import BertConfig, build_bert_backbone
+from keras_llm.models.bert import BERT_BACKBONE, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
@@ -50,7 +49,7 @@ def _backbone_and_tokenizer(init_from, recipe, texts):
 
             return load_mlm_backbone(init_from)
         model, tokenizer, _ = load_classifier_run(init_from)
-        return model.get_layer("bert_backbone"), tokenizer
+        return model.get_layer(BERT_BACKBONE), tokenizer
     if init_from:
         return load_hf_bert(init_from)
     spec = recipe.get("tokenizer", {})
@@ -95,7 +94,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     elif data.get("files"):
         paths = [os.path.join(bundled_data_dir(), path) for path in data["files"]]
     else:
-        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (a CSV/TSV with a header)")
+        raise UserInputError(f"recipe {recipe_name!r} needs a training file (train_file: a CSV/TSV with a header)")
     texts, labels = _read_tables(paths, data)
     label_names = label_vocabulary(labels)
     index = {name: i for i, name in enumerate(label_names)}

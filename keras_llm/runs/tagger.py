@@ -8,7 +8,6 @@ the validation sentences).
 
 import json
 import os
-import warnings
 
 import keras
 
@@ -21,18 +20,7 @@ from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, wri
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
-from keras_llm.training.callbacks import TimeLimit
-from keras_llm.training.classifier import fine_tuning_optimizer
-from keras_llm.training.run_callbacks import run_callbacks, run_paths
-from keras_llm.training.runtime import compile_options
-from keras_llm.training.tagger import (
-    EntityF1Callback,
-    TaggerTrainingConfig,
-    evaluate_tagger,
-    tagger_loss,
-    tagging_dataset,
-    word_accuracy,
-)
+from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
 
 MODEL_KIND = "token-classifier"
 
@@ -47,10 +35,10 @@ def _pretrained(init_from):
 
         return load_mlm_backbone(init_from)
     if kind not in ("bert-classifier", MODEL_KIND):
-        raise UserInputError(f"--init-from {init_from}: a {kind!r} run has no BERT encoder to start from")
+        raise UserInputError(f"init_from {init_from}: a {kind!r} run has no BERT encoder to start from")
     model, tokenizer, _ = load_trained_run(init_from, kind)
     if BERT_BACKBONE not in {layer.name for layer in model.layers}:
-        raise UserInputError(f"--init-from {init_from}: that run is a BiLSTM tagger, not a BERT one")
+        raise UserInputError(f"init_from {init_from}: that run is a BiLSTM tagger, not a BERT one")
     return model.get_layer(BERT_BACKBONE), tokenizer
 
 
@@ -78,7 +66,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     bundled = lambda key: os.path.join(bundled_data_dir(), data[key]) if data.get(key) else None  # noqa: E731
     train_path = train_file or bundled("train")
     if not train_path:
-        raise UserInputError(f"recipe {recipe_name!r} needs --train FILE (CoNLL token<TAB>tag or CoNLL-U)")
+        raise UserInputError(
+            f"recipe {recipe_name!r} needs a training file (train_file: CoNLL token<TAB>tag or CoNLL-U)")
     train_sentences = _read(train_path, data)
     valid_path = valid_file or (None if train_file else bundled("valid"))
     if valid_path:
@@ -86,7 +75,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     else:
         cut = max(1, len(train_sentences) // 10)
         if len(train_sentences) < 2:
-            raise UserInputError(f"{train_path} has one sentence; give --valid FILE or more sentences")
+            raise UserInputError(
+                f"{train_path} has one sentence; give a validation file (valid_file) or more sentences")
         train_sentences, valid_sentences = train_sentences[:-cut], train_sentences[-cut:]
     tag_names = tag_vocabulary(train_sentences)
     train_ids, _ = encode_tags(train_sentences, tag_names)
@@ -111,7 +101,6 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         options = {"max_length": training.max_length, **model_config}
         model = build_token_classifier(options.pop("backbone", "bert"), len(tag_names), tokenizer.vocab_size, **options)
 
-    run_dir = run_dir or os.path.join("runs", recipe_name)
     os.makedirs(run_dir, exist_ok=True)
     tokenizer.save(os.path.join(run_dir, "tokenizer"))
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(tag_names)} tags, "
@@ -122,30 +111,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         "entity_metrics": entity, "init_from": init_from, "data": data, "model_config": model_config,
         "training": vars(training)})
 
-    train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, training.max_length,
-                                 training.batch_size, shuffle=True, seed=training.seed)
-    valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, training.max_length,
-                                 training.eval_batch_size)
-    steps_per_epoch = max(1, -(-len(train_sentences) // training.batch_size))
-    model.compile(optimizer=fine_tuning_optimizer(model, training, steps_per_epoch),
-                  loss=tagger_loss(), metrics=[word_accuracy()],
-                  **compile_options(training.jit_compile, training.steps_per_execution))
-    extra = [EntityF1Callback(tokenizer, valid_sentences, tag_names, training.max_length)] if entity else []
-    extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
-                                               restore_best_weights=True))
-    if training.max_minutes:
-        extra.append(TimeLimit(60 * training.max_minutes))
-    # A resumed run continues from its last finished epoch; its later epochs are shuffled anew.
-    callbacks, guard, _ = run_callbacks(run_dir, extra)
-    with warnings.catch_warnings():
-        # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
-        # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
-        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
-        history = model.fit(train_data, validation_data=valid_data, epochs=training.epochs, callbacks=callbacks,
-                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    paths = run_paths(run_dir)
-    guard.raise_if_diverged(paths["best"])
-    model.save(paths["final"])
+    history = train_tagger(model, tokenizer, (train_sentences, train_ids), (valid_sentences, valid_ids), tag_names,
+                           run_dir, training, verbose)
 
     metrics = evaluate_tagger(model, tokenizer, valid_sentences, tag_names, training.max_length)
     with open(os.path.join(run_dir, "valid_metrics.json"), "w", encoding="utf-8") as handle:

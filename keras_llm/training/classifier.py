@@ -38,9 +38,9 @@ class ClassifierTrainingConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
-            positive_int(name.replace("_", "-"), getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
-            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+            raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
 
 
 def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size, shuffle=False, seed=0,

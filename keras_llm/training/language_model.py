@@ -13,6 +13,7 @@ import keras_hub
 from keras_llm.checks import positive_int
 from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
+from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
@@ -42,19 +43,19 @@ class TrainingConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution"):
-            positive_int(name.replace("_", "-"), getattr(self, name))
+            positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
-            raise UserInputError(f"learning-rate must be positive; got {self.learning_rate}")
+            raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)
 
 
 def _has_position_table(model):
-    return any(layer.name == "position_embedding" for layer in model.layers)
+    return any(layer.name == POSITION_EMBEDDING for layer in model.layers)
 
 
 def _context_length(model):
     if _has_position_table(model):
-        return model.get_layer("position_embedding").max_length
+        return model.get_layer(POSITION_EMBEDDING).max_length
     raise UserInputError("this model has no position table; pass sequence_length to train_language_model")
 
 

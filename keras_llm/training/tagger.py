@@ -1,4 +1,4 @@
-"""Training pieces for token classifiers: tf.data pipelines, masked loss/accuracy, evaluation.
+"""Training of token classifiers: tf.data pipelines, masked loss/accuracy, evaluation, and the fit loop.
 
 Labels are per word piece, -100 everywhere except the first piece of each word (see
 :mod:`keras_llm.data.token_alignment`); the loss is Keras' sparse cross-entropy with
@@ -10,6 +10,7 @@ rounding keeps the number of distinct shapes (and XLA compilations) small.
 """
 
 import dataclasses
+import warnings
 
 import keras
 import numpy as np
@@ -18,9 +19,12 @@ import tensorflow as tf
 from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
-from keras_llm.training.classifier import ClassifierTrainingConfig
+from keras_llm.training.callbacks import TimeLimit
+from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
+from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
+from keras_llm.training.runtime import compile_options
 
 PAD_MULTIPLE = 16
 
@@ -38,7 +42,7 @@ class TaggerTrainingConfig(ClassifierTrainingConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.max_length < 3:
-            raise UserInputError(f"max-length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
+            raise UserInputError(f"max_length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
 
@@ -51,7 +55,7 @@ def _trim(inputs, *extra):
     return (cut, *[value[:, :width] for value in extra])
 
 
-def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=False, seed=0):
+def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=False, seed=0, epochs=1):
     """Batches of ``(inputs dict, labels)`` for ``model.fit``.
 
     Args:
@@ -59,20 +63,29 @@ def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=F
         words: list of sentences, each a list of str.
         tag_ids: list of int lists (same shapes as ``words``; -1 = unknown tag, ignored).
         max_length: longest sequence (pieces + 2).
+        shuffle: with ``shuffle``, the stream holds ``epochs`` passes, each in its own order drawn
+            from ``seed + epoch`` and each ending with its own (possibly short) batch. Every
+            epoch's order is fixed in advance, so a resumed run can skip the finished epochs'
+            batches and see exactly the batches an uninterrupted run would have seen.
 
     Returns:
         ``tf.data.Dataset`` of (dict of int32 ``(batch, width)``, int32 labels ``(batch, width)``).
     """
-    data = tf.data.Dataset.from_tensor_slices((tf.ragged.constant(words, dtype=tf.string),
-                                               tf.ragged.constant(tag_ids, dtype=tf.int32)))
-    if shuffle:
-        data = data.shuffle(len(words), seed=seed, reshuffle_each_iteration=True)
+    all_words = tf.ragged.constant(words, dtype=tf.string)
+    all_tags = tf.ragged.constant(tag_ids, dtype=tf.int32)
 
     def encode(batch_words, batch_tags):
         out = align_words(tokenizer, batch_words, max_length, batch_tags)
         return _trim(out, out["labels"])
 
-    return data.ragged_batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        orders = np.stack([np.random.default_rng(seed + epoch).permutation(len(words)) for epoch in range(epochs)])
+        data = tf.data.Dataset.from_tensor_slices(orders.astype(np.int64)).flat_map(
+            lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        data = data.map(lambda index: (tf.gather(all_words, index), tf.gather(all_tags, index)))
+    else:
+        data = tf.data.Dataset.from_tensor_slices((all_words, all_tags)).ragged_batch(batch_size)
+    return data.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def word_accuracy():
@@ -165,3 +178,53 @@ class EntityF1Callback(keras.callbacks.Callback):
         if logs is not None:
             for key in ("precision", "recall", "f1"):
                 logs[f"val_entity_{key}"] = result[f"entity_{key}"]
+
+
+def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, verbose=1):
+    """Fine-tune ``model`` (encoded inputs → per-piece tag logits) on ``train = (sentences, tag_ids)``.
+
+    Args:
+        model: an uncompiled token classifier (``build_token_classifier``).
+        tokenizer: its WordPiece tokenizer.
+        train, valid: ``(sentences, tag_ids)``: :class:`~keras_llm.data.conll.TaggedSentence` lists and
+            their tag ids per word (``encode_tags``; -1 = a tag unseen in training, ignored).
+        tag_names: the tag vocabulary (id = index).
+        run_dir: where the run's files go (``run_callbacks``: backup, ``best.keras``, history, logs).
+        config: a :class:`TaggerTrainingConfig`.
+        verbose: Keras verbosity (1 = progress bar).
+
+    Validation each epoch on ``valid`` (word accuracy; entity P/R/F1 for BIO tag sets, logged
+    as ``val_entity_*``); early stopping after ``config.patience`` epochs without improvement
+    (best weights restored); with ``config.max_minutes``, training stops after that much wall
+    time; ``final.keras`` is saved at the end.
+
+    Returns:
+        the Keras ``History``.
+    """
+    (train_sentences, train_ids), (valid_sentences, valid_ids) = train, valid
+    train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, config.max_length,
+                                 config.batch_size, shuffle=True, seed=config.seed, epochs=config.epochs)
+    valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, config.max_length,
+                                 config.eval_batch_size)
+    steps_per_epoch = max(1, -(-len(train_sentences) // config.batch_size))
+    model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
+                  loss=tagger_loss(), metrics=[word_accuracy()],
+                  **compile_options(config.jit_compile, config.steps_per_execution))
+    extra = ([EntityF1Callback(tokenizer, valid_sentences, tag_names, config.max_length)]
+             if is_bio_tagset(tag_names) else [])
+    extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                               restore_best_weights=True))
+    if config.max_minutes:
+        extra.append(TimeLimit(60 * config.max_minutes))
+    callbacks, guard, resumed_epochs = run_callbacks(run_dir, extra)
+    with warnings.catch_warnings():
+        # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
+        # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
+        warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
+        history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+                            epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    paths = run_paths(run_dir)
+    guard.raise_if_diverged(paths["best"])
+    save_final_model(model, paths["final"])
+    return history

@@ -74,7 +74,7 @@ def test_init_from_an_earlier_tagger_run(tagger_run, ner_files):
 
 
 @pytest.mark.parametrize("content, extra, message", [
-    (None, [], "needs --train FILE"),
+    (None, [], "needs a training file"),
     ("a\tO\nb\tO\tX\n", [], "train.tsv:2: expected 2 columns"),
     ("a\tO\n", ["--format", "conllu"], "train.tsv:1: expected 10"),
     ("a\tO\n", ["--tag-column", "upos"], "applies to CoNLL-U"),

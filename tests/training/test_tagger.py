@@ -1,10 +1,12 @@
-"""Tagger training pieces: batches, masked loss and accuracy, prediction and evaluation."""
+"""Tagger training pieces: batches, masked loss and accuracy, prediction and evaluation, the fit loop."""
+
+import os
 
 import keras
 import numpy as np
 import pytest
 
-from keras_llm.data.conll import TaggedSentence
+from keras_llm.data.conll import TaggedSentence, encode_tags
 from keras_llm.data.token_alignment import IGNORE_LABEL
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import build_token_classifier
@@ -15,6 +17,7 @@ from keras_llm.training.tagger import (
     predict_tags,
     tagger_loss,
     tagging_dataset,
+    train_tagger,
     word_accuracy,
 )
 
@@ -63,7 +66,7 @@ def test_predict_and_evaluate_count_unknown_and_truncated_words(tokenizer):
 
 
 def test_config_checks():
-    with pytest.raises(UserInputError, match="max-length must be at least 3"):
+    with pytest.raises(UserInputError, match="max_length must be at least 3"):
         TaggerTrainingConfig(max_length=2)
     with pytest.raises(UserInputError, match="epochs"):
         TaggerTrainingConfig(epochs=0)
@@ -74,3 +77,19 @@ def test_config_checks():
 def test_word_accuracy_serializes_with_its_ignore_label():
     metric = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(word_accuracy()))
     assert metric.name == "accuracy" and metric.pad_id == IGNORE_LABEL
+
+
+def test_train_tagger_fits_logs_entity_scores_and_saves(tokenizer, tmp_path):
+    keras.utils.set_random_seed(0)
+    tags = ["B-LOC", "B-PER", "O"]
+    sentences = [TaggedSentence(["John", "lives", "in", "Paris", "."], ["B-PER", "O", "O", "B-LOC", "O"]),
+                 TaggedSentence(["Paris", "."], ["B-LOC", "O"]), TaggedSentence(["John", "."], ["B-PER", "O"])]
+    ids, _ = encode_tags(sentences, tags)
+    model = build_token_classifier("bilstm", num_tags=len(tags), vocab_size=len(VOCAB), units=4, embedding_dim=4)
+    config = TaggerTrainingConfig(epochs=1, batch_size=2, eval_batch_size=2, max_length=16, jit_compile=False)
+    history = train_tagger(model, tokenizer, (sentences, ids), (sentences[:2], ids[:2]), tags, str(tmp_path), config,
+                           verbose=0)
+    assert len(history.history["val_loss"]) == 1
+    assert {"accuracy", "val_accuracy", "val_entity_f1", "val_entity_precision"} <= set(history.history)
+    assert all(os.path.isfile(tmp_path / name) for name in ("best.keras", "final.keras", "history.csv"))
+    assert model.optimizer.iterations.numpy() == 2  # 3 sentences in batches of 2
