@@ -280,27 +280,28 @@ def _export_classifier(args):
 
 def _compare(args):
     if args.task == "classify":
-        from keras_llm.experiments.compare_classify import MODELS, compare_classifiers
+        from keras_llm.experiments.compare_classify import MODELS, ClassifierComparisonSettings, compare_classifiers
 
         if not args.train_file:
             raise UserInputError("compare --task classify needs --train FILE (a CSV/TSV with a header row)")
-        compare_classifiers(
-            args.train_file, args.out_dir, valid_path=args.valid_file, text_column=args.text_column,
+        settings = ClassifierComparisonSettings(
+            out_dir=args.out_dir, valid_path=args.valid_file, text_column=args.text_column,
             label_column=args.label_column, models=args.models or ",".join(MODELS), epochs=args.epochs,
             seed=args.seed, jit_compile=not args.no_jit, verbose=2)
+        compare_classifiers(args.train_file, settings)
         print(f"report written to {args.out_dir}/report.md")
         return
-    from keras_llm.experiments.compare_lm import compare_language_models
+    from keras_llm.experiments.compare_lm import LMComparisonSettings, compare_language_models
 
     if not args.corpus:
         raise UserInputError("compare needs --corpus FILE (or --task classify --train FILE)")
-    compare_language_models(
-        args.corpus, tokenizer=args.tokenizer, models=args.models or "gpt,lstm,gru,ngram", params=args.params,
-        steps=args.steps,
+    settings = LMComparisonSettings(
+        tokenizer=args.tokenizer, models=args.models or "gpt,lstm,gru,ngram", params=args.params, steps=args.steps,
         minutes=args.minutes, out_dir=args.out_dir, sequence_length=args.sequence_length,
         batch_size=args.batch_size, seed=args.seed, ngram_order=args.ngram_order,
         eval_interval=args.eval_interval, eval_batches=args.eval_batches,
         sample_tokens=args.sample_tokens, jit_compile=False if args.no_jit else None, verbose=2)
+    compare_language_models(args.corpus, settings)
 
 
 def _zoo(args):
