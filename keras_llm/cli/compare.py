@@ -4,7 +4,7 @@
     keras-llm compare --task classify --train FILE [--valid FILE] [--models bert,bilstm,gru,bow] ...
 """
 
-from keras_llm.cli.arguments import finite_float
+from keras_llm.cli.arguments import finite_float, given
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ()
@@ -21,48 +21,47 @@ def add_commands(commands):
     compare.add_argument("--train", dest="train_file", help="classify: CSV/TSV with a header row")
     compare.add_argument("--valid", dest="valid_file",
                          help="classify: validation CSV/TSV (default: a stratified 10%% split of --train)")
-    compare.add_argument("--text-column", default="text", help="classify: text column (default text)")
-    compare.add_argument("--label-column", default="label", help="classify: label column (default label)")
-    compare.add_argument("--epochs", type=int, default=5,
+    compare.add_argument("--text-column", help="classify: text column (default text)")
+    compare.add_argument("--label-column", help="classify: label column (default label)")
+    compare.add_argument("--epochs", type=int,
                          help="classify: most epochs per neural model (default 5)")
-    compare.add_argument("--tokenizer", default="char", help="char, word or bpe (default char)")
+    compare.add_argument("--tokenizer", help="char, word or bpe (default char)")
     compare.add_argument("--models", help="comma-separated (default gpt,lstm,gru,ngram; classify: bert,bilstm,gru,bow)")
     compare.add_argument("--params", type=int,
                          help="parameters of each neural model, ±25%% (default: baby GPT, ~0.8M)")
     compare.add_argument("--steps", type=int, help="optimizer steps per neural model (default 2000)")
     compare.add_argument("--minutes", type=finite_float, help="training wall time per neural model instead of --steps")
-    compare.add_argument("--out-dir", default="runs/compare", help="where report.md and report.png go")
-    compare.add_argument("--sequence-length", type=int, default=64)
-    compare.add_argument("--batch-size", type=int, default=12)
+    compare.add_argument("--out-dir", help="where report.md and report.png go")
+    compare.add_argument("--sequence-length", type=int)
+    compare.add_argument("--batch-size", type=int)
     compare.add_argument("--eval-interval", type=int, help="steps between evaluations (default steps/10)")
-    compare.add_argument("--eval-batches", type=int, default=20)
+    compare.add_argument("--eval-batches", type=int)
     compare.add_argument("--ngram-order", type=int, help="N of the N-gram model (default 5 for char, else 3)")
-    compare.add_argument("--seed", type=int, default=1337)
-    compare.add_argument("--sample-tokens", type=int, default=200, help="length of each model's sample")
+    compare.add_argument("--seed", type=int)
+    compare.add_argument("--sample-tokens", type=int, help="length of each model's sample")
     compare.add_argument("--no-jit", action="store_true", help="no XLA (faster start for tiny runs)")
     return {"compare": _compare}
 
 
 def _compare(args):
+    # Defaults live in the settings classes only; the CLI passes what the user gave.
     if args.task == "classify":
-        from keras_llm.experiments.compare_classify import MODELS, compare_classifiers
+        from keras_llm.experiments.compare_classify import ClassifierComparisonSettings, compare_classifiers
 
         if not args.train_file:
             raise UserInputError("compare --task classify needs --train FILE (a CSV/TSV with a header row)")
-        compare_classifiers(
-            args.train_file, args.out_dir, valid_path=args.valid_file, text_column=args.text_column,
-            label_column=args.label_column, models=args.models or ",".join(MODELS), epochs=args.epochs,
-            seed=args.seed, jit_compile=not args.no_jit, verbose=2)
-        print(f"report written to {args.out_dir}/report.md")
+        settings = ClassifierComparisonSettings(
+            valid_path=args.valid_file, jit_compile=not args.no_jit, verbose=2,
+            **given(args, "out_dir", "text_column", "label_column", "models", "epochs", "seed"))
+        compare_classifiers(args.train_file, settings)
+        print(f"report written to {settings.out_dir}/report.md")
         return
-    from keras_llm.experiments.compare_lm import compare_language_models
+    from keras_llm.experiments.compare_lm import LMComparisonSettings, compare_language_models
 
     if not args.corpus:
         raise UserInputError("compare needs --corpus FILE (or --task classify --train FILE)")
-    compare_language_models(
-        args.corpus, tokenizer=args.tokenizer, models=args.models or "gpt,lstm,gru,ngram", params=args.params,
-        steps=args.steps,
-        minutes=args.minutes, out_dir=args.out_dir, sequence_length=args.sequence_length,
-        batch_size=args.batch_size, seed=args.seed, ngram_order=args.ngram_order,
-        eval_interval=args.eval_interval, eval_batches=args.eval_batches,
-        sample_tokens=args.sample_tokens, jit_compile=False if args.no_jit else None, verbose=2)
+    settings = LMComparisonSettings(
+        jit_compile=False if args.no_jit else None, verbose=2,
+        **given(args, "tokenizer", "models", "params", "steps", "minutes", "out_dir", "sequence_length", "batch_size",
+                "seed", "ngram_order", "eval_interval", "eval_batches", "sample_tokens"))
+    compare_language_models(args.corpus, settings)

@@ -2,6 +2,8 @@
 
 from keras_llm.data.conll import TaggedSentence, read_conll, tag_vocabulary
 from keras_llm.data.language_model import (
+    TRAIN_FRACTION,
+    join_train_validation,
     language_model_dataset,
     split_train_validation,
     validation_dataset,
@@ -11,7 +13,9 @@ from keras_llm.data.tables import label_vocabulary, read_labeled_table, stratifi
 from keras_llm.data.text import read_text
 
 __all__ = [
+    "TRAIN_FRACTION",
     "TaggedSentence",
+    "join_train_validation",
     "label_vocabulary",
     "language_model_dataset",
     "pairs_dataset",

@@ -1,7 +1,8 @@
 """Language-model windows from one long stream of token ids, as tf.data pipelines.
 
 Follows nanoGPT: the first 90% of the stream trains, the last 10% validates (split by
-position, not at random, so validation text is unseen text), and each training example
+position, not at random, so validation text is unseen text; :func:`join_train_validation`
+undoes the split), and each training example
 is a random window of ``sequence_length + 1`` tokens (inputs and next-token targets).
 """
 
@@ -10,14 +11,50 @@ import tensorflow as tf
 
 from keras_llm.errors import UserInputError
 
+TRAIN_FRACTION = 0.9  # nanoGPT's split, and the one train_language_model makes
 
-def split_train_validation(token_ids, train_fraction=0.9):
-    """Split a 1-D id array by position into (train, validation)."""
-    token_ids = np.asarray(token_ids, dtype=np.int32)
+
+def _check_fraction(train_fraction):
     if not 0.0 < train_fraction < 1.0:
         raise UserInputError(f"train fraction must be in (0, 1); got {train_fraction}")
+
+
+def split_train_validation(token_ids, train_fraction=TRAIN_FRACTION):
+    """Split a 1-D id array by position into (train, validation)."""
+    token_ids = np.asarray(token_ids, dtype=np.int32)
+    _check_fraction(train_fraction)
     cut = int(len(token_ids) * train_fraction)
     return token_ids[:cut], token_ids[cut:]
+
+
+def join_train_validation(train_ids, valid_ids, train_fraction=TRAIN_FRACTION):
+    """The inverse of :func:`split_train_validation`: one stream that it splits back into ``train_ids``.
+
+    For callers that split a corpus themselves but hand one stream to a trainer that splits
+    again (``train_language_model``): the stream is ``train_ids`` followed by the longest prefix
+    of ``valid_ids`` that keeps the cut exactly after ``train_ids``; a ``valid_ids`` shorter than
+    the shortest such prefix is repeated.
+
+    Returns:
+        ``(stream, k)``: int32 ids, and the length of its validation part.
+
+    Example:
+        >>> stream, k = join_train_validation(np.arange(900), np.arange(200))
+        >>> split_train_validation(stream)[0].shape, k
+        ((900,), 101)
+    """
+    _check_fraction(train_fraction)
+    train_ids, valid_ids = np.asarray(train_ids, np.int32), np.asarray(valid_ids, np.int32)
+    a = len(train_ids)
+    # Stream lengths n with int(n * fraction) == a lie within a few ids of a / fraction (round-off aside).
+    guess = int(a / train_fraction)
+    lengths = [n for n in range(max(a, guess - 3), guess + 4) if int(n * train_fraction) == a]
+    k_min, k_max = lengths[0] - a, lengths[-1] - a
+    valid_part = valid_ids[:min(len(valid_ids), k_max)] if len(valid_ids) >= k_min else np.resize(valid_ids, k_min)
+    stream = np.concatenate([train_ids, valid_part]).astype(np.int32)
+    check_train, check_valid = split_train_validation(stream, train_fraction)
+    assert np.array_equal(check_train, train_ids) and np.array_equal(check_valid, valid_part)
+    return stream, len(valid_part)
 
 
 def _check_length(token_ids, sequence_length, what):

@@ -7,7 +7,13 @@ import pytest
 
 from keras_llm.cli import main
 from keras_llm.errors import UserInputError
-from keras_llm.experiments.compare_classify import compare_classifiers, load_split, parse_classifier_models, scores
+from keras_llm.experiments.classify_runs import scores, word_ids
+from keras_llm.experiments.compare_classify import (
+    ClassifierComparisonSettings,
+    compare_classifiers,
+    load_split,
+    parse_classifier_models,
+)
 
 GOOD = ["great", "wonderful", "loved", "superb", "brilliant"]
 BAD = ["awful", "terrible", "hated", "boring", "dreadful"]
@@ -34,7 +40,8 @@ def _table_rows(report):
 @pytest.fixture(scope="module")
 def compared(table, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    result = compare_classifiers(table, out, text_column="review", label_column="sentiment", **TINY)
+    settings = ClassifierComparisonSettings(out_dir=out, text_column="review", label_column="sentiment", **TINY)
+    result = compare_classifiers(table, settings)
     return out, result
 
 
@@ -52,6 +59,7 @@ def test_all_four_models_are_scored_and_reported(compared):
 
 
 def test_bag_of_ngrams_learns_the_giveaway_words(table, tmp_path):
+    # The form of earlier releases: out_dir second, the settings as keywords.
     result = compare_classifiers(table, tmp_path, text_column="review", label_column="sentiment", models="bow",
                                  epochs=10, jit_compile=False)
     (bow,) = result["results"]
@@ -111,8 +119,18 @@ def test_model_names_are_checked():
         parse_classifier_models(" , ")
 
 
+def test_settings_are_checked_and_recorded(table):
+    settings = ClassifierComparisonSettings(models="gru, BOW", epochs=3, jit_compile=0)
+    assert settings.models == ("gru", "bow") and settings.jit_compile is False
+    record = settings.record(table)
+    assert record["models"] == ["gru", "bow"] and record["batch_size"] == 32 and record["patience"] == 2
+    with pytest.raises(UserInputError, match="max-length must be a positive integer"):
+        ClassifierComparisonSettings(max_length=0)
+    with pytest.raises(UserInputError, match="not both"):
+        compare_classifiers(table, settings, epochs=2)
+
+
 def test_word_ids_pad_with_zero_and_survive_unicode_whitespace():
-    from keras_llm.experiments.compare_classify import word_ids
     from keras_llm.tokenizers import WordTokenizer
 
     texts = ["good good film\x85 film", "bad\u2028bad film"]

@@ -1,4 +1,4 @@
-"""`keras-llm compare`: end to end on a tiny corpus, the shared split, sizes, budgets and bad input."""
+"""`keras-llm compare`: end to end on a tiny corpus, the settings, budgets and bad input."""
 
 import json
 import math
@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 
 from keras_llm.cli import main
-from keras_llm.data import split_train_validation
 from keras_llm.errors import UserInputError
-from keras_llm.models import build_gpt, build_rnn_lm, parameter_count
-from keras_llm.models.gpt import GPTConfig
 from keras_llm.experiments import compare_lm as compare
+from keras_llm.experiments.compare_lm import LMComparisonSettings
 from keras_llm.training.callbacks import TimeLimit
 
 TINY = ["--sequence-length", "16", "--batch-size", "4", "--eval-batches", "2", "--params", "8000", "--no-jit",
@@ -58,9 +56,9 @@ def test_cli_compares_all_models_end_to_end(tiny_corpus, tmp_path, capsys):
 
 
 def test_time_budget_stops_training(tiny_corpus, tmp_path):
-    result = compare.compare_language_models(
-        tiny_corpus, models="lstm", minutes=2 / 60, out_dir=tmp_path, sequence_length=16, batch_size=4,
-        eval_interval=5, eval_batches=1, params=8000, sample_tokens=5, log=lambda message: None)
+    settings = LMComparisonSettings(models="lstm", minutes=2 / 60, out_dir=tmp_path, sequence_length=16, batch_size=4,
+                                    eval_interval=5, eval_batches=1, params=8000, sample_tokens=5)
+    result = compare.compare_language_models(tiny_corpus, settings, log=lambda message: None)
     (lstm,) = result["results"]
     assert lstm.stopped_by_time and 0 < lstm.steps < compare.TIME_BUDGET_STEPS
     assert lstm.curve_seconds[-1] >= 2.0
@@ -100,55 +98,22 @@ def test_bad_corpus_exits_2_with_one_line(tmp_path, capsys, text, message):
 def test_ngram_order_longer_than_training_split_is_rejected(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("to be or not to be, that is the question\n" * 6, encoding="utf-8")
-    with pytest.raises(UserInputError, match="n-gram order"):
+    with pytest.raises(UserInputError, match="n-gram order"):  # the keyword form of earlier releases
         compare.compare_language_models(path, models="ngram", tokenizer="word", ngram_order=500,
                                         sequence_length=2, out_dir=tmp_path / "out")
+    with pytest.raises(UserInputError, match="not both"):
+        compare.compare_language_models(path, LMComparisonSettings(), steps=5)
 
 
-@pytest.mark.parametrize("train_length, valid_length", [(900, 100), (900, 5000), (900, 60), (1000, 111), (7, 3)])
-def test_trainer_resplits_exactly_at_the_training_ids(train_length, valid_length):
-    train_ids = np.arange(train_length, dtype=np.int32)
-    valid_ids = -np.arange(1, valid_length + 1, dtype=np.int32)
-    ids, k = compare.trainer_stream(train_ids, valid_ids)
-    train_part, valid_part = split_train_validation(ids)
-    np.testing.assert_array_equal(train_part, train_ids)
-    assert len(valid_part) == k and set(valid_part) <= set(valid_ids)
-    if valid_length >= k:
-        np.testing.assert_array_equal(valid_part, valid_ids[:k])
-
-
-def test_split_keeps_every_validation_character():
-    text = "abcabc" * 20 + "xyz!"  # the last characters never occur in the training part
-    tokenizer, train_ids, valid_ids = compare.split_and_tokenize(text, "char")
-    cut = int(len(text) * 0.9)
-    assert len(train_ids) == cut and len(valid_ids) == len(text) - cut
-    assert tokenizer.unknown_token_id in valid_ids
-
-
-@pytest.mark.parametrize("vocab, length, d, layers", [(65, 64, 128, 4), (33, 16, 48, 2)])
-def test_gpt_parameter_formula_matches_the_model(vocab, length, d, layers):
-    model = build_gpt(GPTConfig(vocab_size=vocab, max_length=length, hidden_dim=d, num_layers=layers,
-                                num_heads=compare._heads(d)))
-    assert compare.gpt_parameter_count(vocab, length, d, layers) == parameter_count(model)
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_rnn_parameter_formula_matches_the_model(cell):
-    model = build_rnn_lm(40, cell=cell, num_layers=2, units=24, embedding_dim=16)
-    assert compare.rnn_parameter_count(cell, 40, 16, 24) == parameter_count(model)
-
-
-def test_sizes_land_within_a_quarter_of_the_target():
-    assert compare.choose_gpt(800_000, 65, 64) == {"max_length": 64, "num_layers": 4, "num_heads": 4,
-                                                   "hidden_dim": 128}
-    for target, vocab in ((800_000, 65), (3_000_000, 512), (800_000, 8000)):
-        shape = compare.choose_gpt(target, vocab, 64)
-        assert abs(compare.gpt_parameter_count(vocab, 64, shape["hidden_dim"], shape["num_layers"]) - target) \
-            <= 0.25 * target
-        for cell in ("lstm", "gru"):
-            rnn = compare.choose_rnn(cell, target, vocab)
-            count = compare.rnn_parameter_count(cell, vocab, rnn["embedding_dim"], rnn["units"])
-            assert abs(count - target) <= 0.25 * target, (cell, target, vocab, rnn)
+def test_settings_fill_their_defaults_and_build_the_training_config():
+    steps = LMComparisonSettings(models="GPT, ngram,gpt", steps=500, tokenizer="word")
+    assert steps.models == ("gpt", "ngram") and steps.eval_interval == 50 and steps.ngram_order == 3
+    training = steps.training_config()
+    assert (training.steps, training.warmup_steps, training.min_learning_rate) == (500, 50, 1e-4)
+    timed = LMComparisonSettings(minutes=1)
+    assert timed.steps is None and timed.minutes == 1.0 and timed.eval_interval == 100
+    assert timed.training_config().steps == compare.TIME_BUDGET_STEPS
+    assert LMComparisonSettings().steps == compare.DEFAULT_STEPS and LMComparisonSettings().models == compare.MODELS
 
 
 def test_time_limit_callback_sets_stop_training():

@@ -1,0 +1,91 @@
+"""The tokens every compared language model shares: one tokenizer, one 90/10 split, one trainer stream.
+
+The split is by position: the first 90% of the corpus *characters* train the tokenizer and the
+models, the last 10% validate. Each part is tokenized on its own, so no token straddles the
+boundary, and the tokenizer never sees the validation text. ``train_language_model`` splits the
+ids it is given once more (``split_train_validation``); it is handed the stream that
+``join_train_validation`` (that split's inverse) builds, so it trains on exactly the training ids.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from keras_llm.data import TRAIN_FRACTION, join_train_validation
+from keras_llm.errors import UserInputError
+from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, WordTokenizer
+
+TOKENIZERS = ("char", "word", "bpe")
+UNKNOWN_CHAR = "\ufffd"
+
+
+def train_tokenizer(kind, text, bpe_vocab_size=512):
+    """A tokenizer of ``kind`` trained on ``text`` (the training part of the corpus)."""
+    if kind == "char":
+        return CharTokenizer.train(text)
+    if kind == "word":
+        return WordTokenizer.train(text, min_frequency=2)
+    return ByteBPETokenizer.train(text, vocab_size=bpe_vocab_size)
+
+
+def split_and_tokenize(text, kind, bpe_vocab_size=512):
+    """Cut ``text`` at 90% of its characters, train a tokenizer on the first part, tokenize both.
+
+    Characters of the validation text that the training text lacks map to an unknown token
+    (char level; word level has ``[UNK]``, byte-level BPE needs none), so no validation
+    token is silently dropped.
+
+    Returns:
+        ``(tokenizer, train_ids, valid_ids)`` with int32 id arrays.
+    """
+    cut = int(len(text) * TRAIN_FRACTION)
+    train_text, valid_text = text[:cut], text[cut:]
+    if not train_text.strip() or not valid_text.strip():
+        raise UserInputError(f"the corpus ({len(text)} characters) is too small to split 90/10")
+    tokenizer = train_tokenizer(kind, train_text, bpe_vocab_size)
+    if kind == "char" and set(valid_text) - set(train_text):
+        tokenizer = CharTokenizer.train(train_text, unknown_token=UNKNOWN_CHAR)
+    train_ids = np.asarray(tokenizer.encode(train_text), np.int32)
+    valid_ids = np.asarray(tokenizer.encode(valid_text), np.int32)
+    return tokenizer, train_ids, valid_ids
+
+
+@dataclasses.dataclass
+class SharedTokens:
+    """One comparison's tokens.
+
+    Attributes:
+        tokenizer: trained on the training text only.
+        train_ids, valid_ids: int32 ids of the two parts of the corpus.
+        stream: what ``train_language_model`` is given (``train_ids`` + a prefix of ``valid_ids``).
+        trainer_valid_ids: the part of ``stream`` the trainer validates on.
+    """
+
+    tokenizer: object
+    train_ids: np.ndarray
+    valid_ids: np.ndarray
+    stream: np.ndarray
+    trainer_valid_ids: np.ndarray
+
+    @property
+    def vocab_size(self):
+        return self.tokenizer.vocab_size
+
+
+def share_tokens(text, kind, sequence_length, bpe_vocab_size=512):
+    """Split and tokenize ``text`` and build the trainer's stream; every part must hold one window.
+
+    Raises:
+        UserInputError: the corpus is too small for ``sequence_length``.
+    """
+    tokenizer, train_ids, valid_ids = split_and_tokenize(text, kind, bpe_vocab_size)
+    need = max(sequence_length + 1, 2)
+    if len(train_ids) < need or len(valid_ids) < need:
+        raise UserInputError(
+            f"corpus too small: {len(train_ids)} training and {len(valid_ids)} validation tokens, but each split "
+            f"needs at least sequence length + 1 = {need}; use a longer corpus or a smaller --sequence-length")
+    stream, trainer_valid_count = join_train_validation(train_ids, valid_ids)
+    if trainer_valid_count < need:
+        raise UserInputError(f"corpus too small: the trainer's validation part has {trainer_valid_count} tokens, "
+                             f"fewer than sequence length + 1 = {need}")
+    return SharedTokens(tokenizer, train_ids, valid_ids, stream, stream[len(train_ids):])
