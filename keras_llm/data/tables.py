@@ -23,6 +23,7 @@ from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 
 _INTEGER = re.compile(r"-?[0-9]+")
+_SHOWN_COLUMNS = 10
 
 
 def _delimiter(path, first_line):
@@ -32,6 +33,12 @@ def _delimiter(path, first_line):
         return ","
     # Other extensions: a tab in the first line means TSV (commas are common inside texts).
     return "\t" if "\t" in first_line else ","
+
+
+def _shown(name):
+    """A header cell as one short piece of an error line (quoted if it holds line breaks or the like)."""
+    name = name if len(name) <= 40 else name[:40] + "…"
+    return name if name.isprintable() else repr(name)
 
 
 def _is_blank(fields):
@@ -118,7 +125,9 @@ def read_labeled_table(path, text_column="text", label_column="label", text_pair
     missing = [c for c in wanted if c not in columns]
     if missing:
         hint = "" if column_names or len(missing) < len(wanted) else " (the first row is read as the header row)"
-        raise UserInputError(f"{path} has no column {missing[0]!r}; its columns are: {', '.join(columns)}{hint}")
+        shown = ", ".join(_shown(name) for name in columns[:_SHOWN_COLUMNS])
+        more = f", … ({len(columns)} in all)" if len(columns) > _SHOWN_COLUMNS else ""
+        raise UserInputError(f"{path} has no column {missing[0]!r}; its columns are: {shown}{more}{hint}")
     twice = [c for c in wanted if columns.count(c) > 1]
     if twice:
         raise UserInputError(f"{path}: the column {twice[0]!r} appears {columns.count(twice[0])} times in the header")
