@@ -11,6 +11,8 @@ truncated: they get no position and no prediction (``word_mask`` is 0 for them).
 ``split_text_into_words`` is the word-splitting rule used at serving time (the export and
 ``keras-llm tag``): runs of whitespace separate words, and every punctuation character
 (ASCII 33-47, 58-64, 91-96, 123-126 and Unicode "P*", BERT's set) is a word of its own.
+NUL separates words like whitespace (tf-text's ``regex_split`` stops reading a text at a NUL,
+which dropped every word after it; the WordPiece normaliser deletes NUL anyway).
 """
 
 import tensorflow as tf
@@ -24,7 +26,7 @@ _WHITESPACE = r"[\s\p{Z}]+"
 
 
 def split_text_into_words(texts, max_words=None):
-    """Raw texts → words (original spelling kept; invalid UTF-8 read as U+FFFD).
+    """Raw texts → words (original spelling kept; invalid UTF-8 read as U+FFFD; NUL separates words).
 
     Args:
         texts: ``tf.string`` ``(batch,)``.
@@ -38,6 +40,7 @@ def split_text_into_words(texts, max_words=None):
         [[b'Hi', b',', b'you', b'!']]
     """
     texts = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+    texts = tf.strings.regex_replace(texts, r"\x00", " ")  # regex_split would stop at a NUL
     words = tf_text.regex_split(texts, f"{_WHITESPACE}|{_PUNCTUATION}", _PUNCTUATION)
     return words if max_words is None else words[:, :max_words]
 

@@ -124,6 +124,12 @@ def test_serving_word_split():
     assert split_text_into_words(tf.constant(["a b c"]), max_words=2).to_list() == [[b"a", b"b"]]
 
 
+def test_serving_word_split_keeps_the_words_after_a_nul():
+    # tf-text's regex_split stops reading at a NUL; it used to drop every word after one
+    words = split_text_into_words(tf.constant(["Mary\x00lives in\x00\x00Berlin", "\x00", "a\x00", "\x00b ,c"]))
+    assert words.to_list() == [[b"Mary", b"lives", b"in", b"Berlin"], [], [b"a"], [b"b", b",", b"c"]]
+
+
 def test_invalid_utf8_names_the_line_and_crlf_is_read(tmp_path):
     path = tmp_path / "bad.tsv"
     path.write_bytes(b"a\tO\n\ncaf\xe9\tO\n")

@@ -67,3 +67,63 @@ def test_file_without_a_header_row_says_so(tmp_path):
     with pytest.raises(UserInputError, match=r"no column 'text'; its columns are: a great film, pos "
                                              r"\(the first row is read as the header row\)"):
         read_labeled_table(str(path))
+
+
+@pytest.mark.parametrize("content, message", [
+    # an unterminated quote used to swallow the rows after it into one text (and a bogus class)
+    (b'text,label\ngood,pos\n"great movie,pos\nawful,neg\nbad,neg\n', r"bad\.csv line 3: unterminated quote"),
+    (b'text,label\n"great movie,pos\nawful,neg\nworse "really",neg\n', "line 2: unterminated quote .*line 4"),
+    (b'text,label\n"he said "hi"",pos\nbad,neg\n', "line 2: stray quote"),
+    (b"text,label\ngood,pos\nbad,neg,extra\n", r"line 3 has 3 fields, the header has 2 \(quote a text"),
+    (b"text,label\ngood,pos\nbad\n", "line 3 has 1 field, the header has 2"),
+    (b"text,label\n,pos\nbad,neg\n", "line 2: empty 'text'"),
+    (b"text,label\n   ,pos\nbad,neg\n", "line 2: empty 'text'"),
+    (b"text,label\ngood,pos\nbad, \n", "line 3: empty 'label'"),
+    (b"text,label\ngo\rod,pos\n", r"line 2: a carriage return \(\\r\) inside an unquoted field"),
+    (b"text,text,label\na,b,pos\n", "'text' appears 2 times"),
+    (b'""\n', "empty"),
+])
+def test_strict_csv_errors_name_the_line(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(UserInputError, match=message):
+        read_labeled_table(path)
+
+
+def test_tsv_field_counts_and_empty_cells(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_bytes(b'text\tlabel\n"quoted\tpos\nb\tneg\tx\n')
+    with pytest.raises(UserInputError, match=r"bad\.tsv line 3 has 3 fields, the header has 2$"):
+        read_labeled_table(path)
+    path.write_bytes(b"text\tlabel\n\tpos\n")
+    with pytest.raises(UserInputError, match="line 2: empty 'text'"):
+        read_labeled_table(path)
+    path.write_bytes(b"a\tpos\tx\n")
+    with pytest.raises(UserInputError, match="line 1 has 3 fields, 2 column names were given"):
+        read_labeled_table(path, column_names=["text", "label"])
+
+
+def test_bom_crlf_blank_lines_multiline_quotes_and_long_fields(tmp_path):
+    path = tmp_path / "ok.csv"
+    long_text = "word " * 40000  # 200,000 characters: over the csv module's default field limit
+    path.write_bytes(b"\xef\xbb\xbf\r\n text , label\r\n\"a\r\nb, \"\"c\"\"\",pos\r\n\r\nd,neg\r\n"
+                     + f'"{long_text}",neg\n  \n'.encode())
+    texts, labels = read_labeled_table(path)
+    assert texts == ['a\nb, "c"', "d", long_text] and labels == ["pos", "neg", "neg"]
+    tsv = tmp_path / "ok.tsv"
+    tsv.write_bytes(b'\xef\xbb\xbftext\tlabel\r\nsay "hi\tpos\r\n\r\nx\tneg\r\n')
+    assert read_labeled_table(tsv) == (['say "hi', "x"], ["pos", "neg"])
+
+
+def test_stratified_split_needs_two_examples_per_class():
+    with pytest.raises(UserInputError, match=r"^label 'c' has 1 example; the validation split needs at least 2 per "
+                                             r"class: add examples, or pass a validation file \(valid_file\)$"):
+        stratified_split(["a", "a", "b", "b", "c"])
+    with pytest.raises(UserInputError, match=r"^3 labels have 1 example each \('neg', 'pos', 'x'\)"):
+        stratified_split([0, 1, 2], label_names=["neg", "pos", "x"])
+    train, valid = stratified_split(["a", "a", "b", "b", "b"], 0.9)  # each class keeps one training example
+    assert len(train) == 2 and len(valid) == 3
+
+
+def test_label_vocabulary_with_non_ascii_digits():
+    assert label_vocabulary(["²", "1"]) == ["1", "²"]  # str.isdigit() is true for "²", int() is not

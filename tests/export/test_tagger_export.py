@@ -13,7 +13,8 @@ from keras_llm.cli.tagger import tag_texts
 from keras_llm.export.op_check import check_saved_model_ops, format_report
 from keras_llm.runs.tagger import load_tagger_run, train_tagger_run
 
-TEXTS = ["Mary lives in Berlin.", "Dr Anna lives in Paris", "Unknownword, ünïcode & (brackets)!"]
+TEXTS = ["Mary lives in Berlin.", "Dr Anna lives in Paris", "Unknownword, ünïcode & (brackets)!",
+         "Anna\x00lives in\x00Paris"]  # NUL separates words (the words after it were dropped)
 
 FRESH = r"""
 import json, sys
@@ -64,6 +65,7 @@ def test_export_matches_in_process_tags_in_a_fresh_process(bilstm_run, tmp_path)
         np.testing.assert_allclose(out["scores"][row][:n], scores, atol=1e-5)
         assert set(out["tags"][row][n:]) <= {""} and set(out["tokens"][row][n:]) <= {""}
     assert out["tokens"][2][:4] == ["Unknownword", ",", "ünïcode", "&"]
+    assert out["lengths"][3] == 4 and out["tokens"][3][:4] == expected[3][0] == ["Anna", "lives", "in", "Paris"]
     # "", whitespace only, 100,000 characters (truncated to at most max_length - 2 = 22 words), invalid UTF-8
     assert out["edge_lengths"][:2] == [0, 0] and 0 < out["edge_lengths"][2] <= 22 and out["edge_lengths"][3] == 3
     assert out["edge_tokens"][3][:4] == ["caf\ufffd", "in", "Paris", ""]
