@@ -119,7 +119,7 @@ def load_split(train_path, valid_path, text_column, label_column, seed):
         if unknown:
             raise UserInputError(f"{valid_path} has labels not in the training data: {', '.join(unknown[:5])}")
         return (texts, label_ids), (valid_texts, np.asarray([index[v] for v in valid_labels], np.int32)), label_names
-    train_index, valid_index = stratified_split(label_ids, VALIDATION_FRACTION, seed=seed)
+    train_index, valid_index = stratified_split(label_ids, VALIDATION_FRACTION, seed=seed, label_names=label_names)
     if len(valid_index) == 0 or len(train_index) == 0:
         raise UserInputError(f"{train_path} is too small to hold out a validation split; add rows or pass --valid")
     pick = lambda index: [texts[i] for i in index]  # noqa: E731

@@ -59,8 +59,8 @@ def _backbone_and_tokenizer(init_from, recipe, texts):
     return build_bert_backbone(config), tokenizer
 
 
-def _split(texts, label_ids, fraction, seed):
-    train_index, held_index = stratified_split(label_ids, fraction, seed=seed)
+def _split(texts, label_ids, fraction, seed, label_names=None):
+    train_index, held_index = stratified_split(label_ids, fraction, seed=seed, label_names=label_names)
     pick = lambda items, index: [items[i] for i in index]  # noqa: E731
     return (pick(texts, train_index), np.asarray(label_ids)[train_index]), \
         (pick(texts, held_index), np.asarray(label_ids)[held_index])
@@ -102,7 +102,8 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
 
     test = None
     if data.get("test_fraction") and not train_file:
-        (texts, label_ids), test = _split(texts, label_ids, data["test_fraction"], data.get("test_seed", 0))
+        (texts, label_ids), test = _split(texts, label_ids, data["test_fraction"], data.get("test_seed", 0),
+                                        label_names)
         texts, label_ids = list(texts), list(label_ids)
     if valid_file:
         valid_texts, valid_labels = _read_tables([valid_file], data)
@@ -111,7 +112,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
             raise UserInputError(f"{valid_file} has labels not in the training data: {', '.join(unknown[:5])}")
         train, valid = (texts, np.asarray(label_ids)), (valid_texts, np.asarray([index[v] for v in valid_labels]))
     else:
-        train, valid = _split(texts, label_ids, data.get("validation_fraction", 0.1), 0)
+        train, valid = _split(texts, label_ids, data.get("validation_fraction", 0.1), 0, label_names)
 
     training = ClassifierTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
