@@ -207,18 +207,18 @@ def _train_gpt(args):
 
 
 def _generate(args):
-    from keras_llm.generation import beam_generate, generate
+    from keras_llm.generation import DecodingOptions, beam_generate, generate
     from keras_llm.runs import load_gpt_run
 
+    options = DecodingOptions(strategy=args.strategy, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                              top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_beams=args.num_beams,
+                              length_penalty=args.length_penalty)
     model, tokenizer, _ = load_gpt_run(args.run_dir)
     prompts = args.prompt or ["\n"]
-    if args.num_beams > 1:
-        completions = beam_generate(model, tokenizer, prompts, args.max_new_tokens, num_beams=args.num_beams,
-                                    length_penalty=args.length_penalty)
+    if options.num_beams > 1:
+        completions = beam_generate(model, tokenizer, prompts, options)
     else:
-        completions = generate(model, tokenizer, prompts, args.max_new_tokens, strategy=args.strategy,
-                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                               use_cache=not args.no_cache)
+        completions = generate(model, tokenizer, prompts, options, use_cache=not args.no_cache)
     for prompt, completion in zip(prompts, completions):
         print(prompt + completion)
         if len(prompts) > 1:

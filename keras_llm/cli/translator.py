@@ -57,6 +57,7 @@ def train(args):
 
 
 def _translate(args):
+    from keras_llm.generation import DecodingOptions
     from keras_llm.generation.seq2seq_search import translate
     from keras_llm.runs.translator import load_translator_run
 
@@ -64,8 +65,8 @@ def _translate(args):
     decode = info.get("decode", {})
     num_beams = args.num_beams or int(decode.get("num_beams", 1))
     length_penalty = args.length_penalty if args.length_penalty is not None else float(decode.get("length_penalty", 1))
-    for translation in translate(model, source_tokenizer, target_tokenizer, args.text, args.max_new_tokens,
-                                 num_beams=num_beams, length_penalty=length_penalty):
+    options = DecodingOptions(max_new_tokens=args.max_new_tokens, num_beams=num_beams, length_penalty=length_penalty)
+    for translation in translate(model, source_tokenizer, target_tokenizer, args.text, options):
         print(translation)
 
 
@@ -74,11 +75,13 @@ def export(args, run_info):
         from keras_llm.export.translator import export_translator
     except ImportError:
         raise UserInputError("export of translators: not yet") from None
+    from keras_llm.generation import DecodingOptions
     from keras_llm.runs.translator import load_translator_run
 
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
     decode = info.get("decode", {})
+    options = DecodingOptions(max_new_tokens=None, num_beams=int(decode.get("num_beams", 4)),
+                              length_penalty=float(decode.get("length_penalty", 1.0)))
     path = export_translator(model, source_tokenizer, target_tokenizer, info, base_dir=args.base_dir,
-                             name=args.name or info["recipe"], num_beams=int(decode.get("num_beams", 4)),
-                             length_penalty=float(decode.get("length_penalty", 1.0)))
+                             name=args.name or info["recipe"], options=options)
     print(f"exported to {path}")

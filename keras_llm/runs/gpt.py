@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
-from keras_llm.generation import generate
+from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
@@ -70,10 +70,12 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
                 "training": vars(training), "sample": sample}
     write_run_info(run_dir, run_info)
 
+    sample_options = DecodingOptions(strategy="sample", max_new_tokens=int(sample.get("max_new_tokens", 200)),
+                                     temperature=float(sample.get("temperature", 0.8)),
+                                     top_k=int(sample.get("top_k", 0)), seed=training.seed)
+
     def sample_fn():
-        return generate(model, tokenizer, sample.get("prompt", "\n"), int(sample.get("max_new_tokens", 200)),
-                        strategy="sample", temperature=float(sample.get("temperature", 0.8)),
-                        top_k=int(sample.get("top_k", 0)), seed=training.seed)
+        return generate(model, tokenizer, sample.get("prompt", "\n"), sample_options)
 
     started = time.time()
     history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose)
