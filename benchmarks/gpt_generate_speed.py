@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.export import export_text_generator
-from keras_llm.generation import Generator, generate
+from keras_llm.generation import DecodingOptions, Generator, generate
 from keras_llm.models import GPTConfig, build_gpt
 from keras_llm.tokenizers import CharTokenizer
 
@@ -81,7 +81,7 @@ def ours_ids_runner(generator, prompts, use_cache):
             # bucket=32 as generate() does: the prompt width (16 -> 32) sizes the cache with the new tokens.
             prepared[batch] = generator.prepare_prompts(tf.constant(prompts[:batch]), bucket=32)
         prompt_ids, lengths = prepared[batch]
-        new_ids, new_lengths = generator.decode_ids(prompt_ids, lengths, NEW_TOKENS, temperature=0.0,
+        new_ids, new_lengths = generator.decode_ids(prompt_ids, lengths, DecodingOptions(max_new_tokens=NEW_TOKENS),
                                                     use_cache=use_cache, jit_compile=True)
         new_lengths = new_lengths.numpy()
         assert new_ids.shape == (batch, NEW_TOKENS) and (new_lengths == NEW_TOKENS).all(), new_lengths
@@ -92,8 +92,8 @@ def ours_ids_runner(generator, prompts, use_cache):
 
 def ours_text_runner(model, tokenizer, prompts):
     def run(batch):
-        texts = generate(model, tokenizer, prompts[:batch], max_new_tokens=NEW_TOKENS, strategy="greedy",
-                         seed=0, use_cache=True, jit_compile=True)
+        texts = generate(model, tokenizer, prompts[:batch], DecodingOptions(max_new_tokens=NEW_TOKENS, seed=0),
+                         use_cache=True, jit_compile=True)
         assert [len(t) for t in texts] == [NEW_TOKENS] * batch, [len(t) for t in texts]
         return texts
 

@@ -37,7 +37,7 @@ import keras
 import tensorflow as tf
 
 from keras_llm.data.pairs import read_pairs, start_end_ids
-from keras_llm.generation import translate_ids
+from keras_llm.generation import DecodingOptions, translate_ids
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.tokenizers import load_tokenizer
 
@@ -105,8 +105,8 @@ def main(argv=None):
                     continue
 
                 def decode(ids, beams=beams, use_cache=use_cache):
-                    return translate_ids(model, ids, args.max_new_tokens, start_id, end_id, num_beams=beams,
-                                         use_cache=use_cache)
+                    options = DecodingOptions(max_new_tokens=args.max_new_tokens, num_beams=beams)
+                    return translate_ids(model, ids, options, start_id, end_id, use_cache=use_cache)
                 fn = decode if mode == "eager" else tf.function(decode, jit_compile=mode == "xla")
                 first, median, ids = time_calls(lambda fn=fn, ids=source_ids: fn(ids), args.repeats)
                 # Generated tokens: the non-padding ids plus one end token for each row that ended.

@@ -33,7 +33,7 @@ import keras
 import tensorflow as tf
 
 from keras_llm.data.pairs import filter_by_length, pairs_dataset, read_pairs, train_pair_tokenizers
-from keras_llm.generation import translate
+from keras_llm.generation import DecodingOptions, translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.translation_metrics import corpus_bleu, corpus_chrf
@@ -68,7 +68,7 @@ def score(model, source_tokenizer, target_tokenizer, sources, references, num_be
     started, translations = time.perf_counter(), []
     for i in range(0, len(sources), batch_size):
         translations += translate(model, source_tokenizer, target_tokenizer, sources[i:i + batch_size],
-                                  num_beams=num_beams)
+                                  DecodingOptions(max_new_tokens=None, num_beams=num_beams))
     seconds = time.perf_counter() - started
     lowered = [reference.lower() for reference in references]
     return {"num_beams": num_beams, "bleu": corpus_bleu(translations, lowered),

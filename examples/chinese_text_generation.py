@@ -42,7 +42,7 @@ import keras_hub
 import numpy as np
 
 from keras_llm.data import split_train_validation
-from keras_llm.generation import generate
+from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.tokenizers import CharTokenizer
 from keras_llm.training import TrainingConfig, train_language_model
@@ -182,8 +182,9 @@ def main(argv=None):
 
     def sample():
         # A sampled sentence after each evaluation shows the model learning to write (and end) sentences.
-        return "我" + generate(model, tokenizer, "\n我", max_new_tokens=args.max_new_tokens, strategy="sample",
-                               temperature=0.8, top_k=20, seed=args.seed, stop_tokens=[NEWLINE])
+        return "我" + generate(model, tokenizer, "\n我", DecodingOptions(
+            strategy="sample", max_new_tokens=args.max_new_tokens, temperature=0.8, top_k=20, seed=args.seed,
+            stop_tokens=[NEWLINE]))
 
     history = train_language_model(model, token_ids, args.run_dir, config, sample_fn=sample, verbose=args.verbose)
     val_loss = float(history.history["val_loss"][-1])
@@ -194,8 +195,8 @@ def main(argv=None):
     # "\n" first: in training every sentence follows a newline, so this says "a sentence starts here".
     prompts = [NEWLINE + s[:cut] for s, cut in zip(held_out, cuts)]
     references = [s[cut:] for s, cut in zip(held_out, cuts)]
-    continuations = generate(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens, strategy="greedy",
-                             stop_tokens=[NEWLINE])
+    continuations = generate(model, tokenizer, prompts, DecodingOptions(
+        strategy="greedy", max_new_tokens=args.max_new_tokens, stop_tokens=[NEWLINE]))
     scores, rouge_error = score_continuations(references, continuations)
 
     metrics = {"val loss": val_loss, "val perplexity": math.exp(val_loss), **scores}

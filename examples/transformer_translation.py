@@ -42,7 +42,7 @@ import sacrebleu
 import tensorflow as tf
 
 from keras_llm.data.pairs import filter_by_length, read_pairs, start_end_ids, train_pair_tokenizers
-from keras_llm.generation import translate
+from keras_llm.generation import DecodingOptions, translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "spa_eng" / "spa.txt"
@@ -146,7 +146,7 @@ def main(argv=None):
     print(f"test split: loss {test_loss:.3f}, token accuracy {test_accuracy:.3f}")
 
     translations = translate(model, source_tokenizer, target_tokenizer, test_english,
-                             max_new_tokens=args.max_length - 1, num_beams=args.num_beams)
+                             DecodingOptions(max_new_tokens=args.max_length - 1, num_beams=args.num_beams))
     # Scored against the raw references: the model writes lowercased, spaced-out word pieces.
     bleu = sacrebleu.corpus_bleu(translations, [[text.lower() for text in test_spanish]])
     print(f"test BLEU {bleu.score:.1f} ({len(translations)} sentences, sacrebleu 13a, lowercased references)")

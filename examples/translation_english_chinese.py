@@ -35,7 +35,7 @@ import keras_llm  # noqa: F401  (sets KERAS_BACKEND=tensorflow, so it must prece
 import keras
 
 from keras_llm.data.pairs import filter_by_length, pairs_dataset, read_pairs, train_pair_tokenizers
-from keras_llm.generation import translate
+from keras_llm.generation import DecodingOptions, translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.translation_metrics import corpus_bleu, corpus_chrf
@@ -117,7 +117,8 @@ def main(argv=None):
 
     scores = {}
     for beams in sorted({1, args.num_beams}):
-        outputs = translate(model, source_tokenizer, target_tokenizer, test[0], num_beams=beams)
+        outputs = translate(model, source_tokenizer, target_tokenizer, test[0],
+                            DecodingOptions(max_new_tokens=None, num_beams=beams))
         scores[beams] = {"bleu_zh": corpus_bleu(outputs, test[1], tokenize="zh"),
                          "bleu_13a": corpus_bleu(outputs, test[1], tokenize="13a"),
                          "chrf": corpus_chrf(outputs, test[1]), "outputs": outputs}

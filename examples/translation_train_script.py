@@ -39,7 +39,7 @@ import keras_llm  # noqa: F401  (sets KERAS_BACKEND=tensorflow, so it must prece
 import keras
 
 from keras_llm.data.pairs import filter_by_length, pairs_dataset, read_pairs, train_pair_tokenizers
-from keras_llm.generation import translate
+from keras_llm.generation import DecodingOptions, translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.training.translation_metrics import TranslationMetricsCallback, corpus_bleu, corpus_chrf
 from keras_llm.training.translator import TranslatorTrainingConfig, compile_translator
@@ -125,7 +125,8 @@ def main(argv=None):
 
     best = keras.models.load_model(best_path, compile=False)
     sample = val[0][:args.bleu_pairs]
-    outputs = translate(best, source_tokenizer, target_tokenizer, sample, num_beams=args.num_beams)
+    decoding = DecodingOptions(max_new_tokens=None, num_beams=args.num_beams)
+    outputs = translate(best, source_tokenizer, target_tokenizer, sample, decoding)
     references = val[1][:args.bleu_pairs]
     metrics = {"epochs": {k: [float(v) for v in values] for k, values in history.history.items()},
                "best_epoch": int(min(range(args.epochs), key=lambda e: history.history["val_loss"][e])) + 1,
@@ -140,7 +141,7 @@ def main(argv=None):
 
         metrics["saved_model"] = export_translator(
             best, source_tokenizer, target_tokenizer, {"train_data": os.path.abspath(args.train_data)},
-            base_dir=os.path.join(args.output_dir, "saved_model"), num_beams=args.num_beams)
+            base_dir=os.path.join(args.output_dir, "saved_model"), options=decoding)
     with open(os.path.join(args.output_dir, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(metrics, handle, indent=2, ensure_ascii=False)
     final = metrics["final"]

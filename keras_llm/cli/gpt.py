@@ -28,15 +28,15 @@ def add_commands(commands):
     generate.add_argument("run_dir")
     generate.add_argument("--prompt", action="append", help="repeat for a batch (default: the recipe's prompt)")
     generate.add_argument("--max-new-tokens", type=non_negative_int, help="default: the recipe's")
-    generate.add_argument("--strategy", choices=["greedy", "sample"], default="sample")
+    generate.add_argument("--strategy", choices=["greedy", "sample"], help="default: the recipe's (sample)")
     generate.add_argument("--temperature", type=positive_float, help="default: the recipe's")
     generate.add_argument("--top-k", type=non_negative_int, help="0 = no top-k filter (default: the recipe's)")
     generate.add_argument("--top-p", type=probability, help="nucleus sampling mass in (0, 1] (default 1)")
     generate.add_argument("--seed", type=int)
     generate.add_argument("--no-cache", action="store_true", help="recompute every step (slow; for checking)")
-    generate.add_argument("--num-beams", type=positive_int, default=1,
+    generate.add_argument("--num-beams", type=positive_int,
                           help="beam search with this many beams (prompt + new tokens must fit the context)")
-    generate.add_argument("--length-penalty", type=finite_float, default=1.0, help="beam search length penalty")
+    generate.add_argument("--length-penalty", type=finite_float, help="beam search length penalty (default 1)")
     return {"generate": _generate}
 
 
@@ -53,11 +53,15 @@ def train(args):
     return run_dir
 
 
-def _sample_settings(args, run_info):
-    """The recipe's ``sample:`` settings with the options the user gave on top."""
-    sample = dict(run_info.get("sample", {}))
-    sample.update(given(args, "max_new_tokens", "temperature", "top_k", "top_p"))
-    return sample
+def _decoding_options(args, run_info):
+    """The recipe's decoding settings with the options the user gave on top (beam search is greedy)."""
+    from keras_llm.runs.gpt import decoding_options
+
+    given_options = given(args, "strategy", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "num_beams",
+                          "length_penalty")
+    if given_options.get("num_beams", 1) > 1:
+        given_options.setdefault("strategy", "greedy")
+    return decoding_options(run_info.get("sample"), **given_options)
 
 
 def _generate(args):
@@ -65,16 +69,12 @@ def _generate(args):
     from keras_llm.runs import load_gpt_run
 
     model, tokenizer, run_info = load_gpt_run(args.run_dir)
-    sample = _sample_settings(args, run_info)
-    prompts = args.prompt or [sample.get("prompt", "\n")]
-    max_new_tokens = int(sample.get("max_new_tokens", 200))
-    if args.num_beams > 1:
-        completions = beam_generate(model, tokenizer, prompts, max_new_tokens, num_beams=args.num_beams,
-                                    length_penalty=args.length_penalty)
+    options = _decoding_options(args, run_info)
+    prompts = args.prompt or [run_info.get("sample", {}).get("prompt", "\n")]
+    if options.num_beams > 1:
+        completions = beam_generate(model, tokenizer, prompts, options)
     else:
-        completions = generate(model, tokenizer, prompts, max_new_tokens, strategy=args.strategy,
-                               temperature=float(sample.get("temperature", 0.8)), top_k=int(sample.get("top_k", 0)),
-                               top_p=float(sample.get("top_p", 1.0)), seed=args.seed, use_cache=not args.no_cache)
+        completions = generate(model, tokenizer, prompts, options, use_cache=not args.no_cache)
     for prompt, completion in zip(prompts, completions):
         print(prompt + completion)
         if len(prompts) > 1:
@@ -84,11 +84,11 @@ def _generate(args):
 def export(args, run_info):
     from keras_llm.export import export_text_generator
     from keras_llm.runs import load_gpt_run
+    from keras_llm.runs.gpt import decoding_options
 
     model, tokenizer, run_info = load_gpt_run(args.run_dir)
-    sample = run_info.get("sample", {})
-    path = export_text_generator(
-        model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
-        max_new_tokens=int(sample.get("max_new_tokens", 200)), temperature=float(sample.get("temperature", 0.8)),
-        top_k=int(sample.get("top_k", 0)))
+    options = decoding_options(run_info.get("sample"))
+    path = export_text_generator(model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
+                                 max_new_tokens=options.max_new_tokens, temperature=options.temperature,
+                                 top_k=options.top_k)
     print(f"exported to {path}")

@@ -7,7 +7,7 @@
 """
 
 
-from keras_llm.cli.arguments import column_index, positive_int, step_training_overrides
+from keras_llm.cli.arguments import column_index, finite_float, positive_int, step_training_overrides
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
@@ -29,7 +29,7 @@ def add_commands(commands):
     parser.add_argument("run_dir")
     parser.add_argument("--text", action="append", required=True, help="repeat for a batch")
     parser.add_argument("--num-beams", type=positive_int, help="1 = greedy (default: the recipe's)")
-    parser.add_argument("--length-penalty", type=float, help="beam ranking: sum log p / length ** X")
+    parser.add_argument("--length-penalty", type=finite_float, help="beam ranking: sum log p / length ** X")
     parser.add_argument("--max-new-tokens", type=positive_int,
                         help="target tokens at most (default max_target_length - 1; at most max_target_length)")
     return {"translate": _translate}
@@ -56,15 +56,13 @@ def train(args):
 
 
 def _translate(args):
+    from keras_llm.cli.arguments import given
     from keras_llm.generation.seq2seq_search import translate
-    from keras_llm.runs.translator import load_translator_run
+    from keras_llm.runs.translator import decoding_options, load_translator_run
 
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
-    decode = info.get("decode", {})
-    num_beams = args.num_beams or int(decode.get("num_beams", 1))
-    length_penalty = args.length_penalty if args.length_penalty is not None else float(decode.get("length_penalty", 1))
-    for translation in translate(model, source_tokenizer, target_tokenizer, args.text, args.max_new_tokens,
-                                 num_beams=num_beams, length_penalty=length_penalty):
+    options = decoding_options(info.get("decode"), **given(args, "max_new_tokens", "num_beams", "length_penalty"))
+    for translation in translate(model, source_tokenizer, target_tokenizer, args.text, options):
         print(translation)
 
 
@@ -73,11 +71,10 @@ def export(args, run_info):
         from keras_llm.export.translator import export_translator
     except ImportError:
         raise UserInputError("export of translators: not yet") from None
-    from keras_llm.runs.translator import load_translator_run
+    from keras_llm.runs.translator import decoding_options, load_translator_run
 
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
-    decode = info.get("decode", {})
+    options = decoding_options(info.get("decode"))
     path = export_translator(model, source_tokenizer, target_tokenizer, info, base_dir=args.base_dir,
-                             name=args.name or info["recipe"], num_beams=int(decode.get("num_beams", 4)),
-                             length_penalty=float(decode.get("length_penalty", 1.0)))
+                             name=args.name or info["recipe"], options=options)
     print(f"exported to {path}")

@@ -15,7 +15,7 @@ import keras
 
 from keras_llm.experiments.lm_scoring import neural_stream_loss, ngram_stream_loss, ngram_window_loss
 from keras_llm.experiments.lm_sizing import build_neural
-from keras_llm.generation import generate
+from keras_llm.generation import DecodingOptions, generate
 from keras_llm.generation.generate import default_start_token_id
 from keras_llm.generation.rnn_sampling import sample_rnn_lm
 from keras_llm.models import NGramLanguageModel, parameter_count
@@ -78,8 +78,8 @@ def sample_text(name, model, tokenizer, settings, jit_compile=True):
     prompt, num_tokens, seed, temperature = settings.prompt, settings.sample_tokens, settings.seed, settings.temperature
     prompt_ids = tokenizer.encode(prompt) or [default_start_token_id(tokenizer)]
     if name == "gpt":
-        return generate(model, tokenizer, prompt, num_tokens, strategy="sample", temperature=temperature,
-                        top_k=0, seed=seed, jit_compile=jit_compile)
+        options = DecodingOptions(strategy="sample", max_new_tokens=num_tokens, temperature=temperature, seed=seed)
+        return generate(model, tokenizer, prompt, options, jit_compile=jit_compile)
     if name == "ngram":
         return tokenizer.decode(model.sample(prompt_ids, num_tokens, seed=seed, temperature=temperature))
     return tokenizer.decode(sample_rnn_lm(model, prompt_ids, num_tokens, seed=seed, temperature=temperature))

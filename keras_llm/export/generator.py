@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_llm.export.versions import write_version_atomically
-from keras_llm.generation import Generator
+from keras_llm.generation import DecodingOptions, Generator
 
 # Upper bound on new tokens per request, so one request cannot hold a server forever.
 MAX_NEW_TOKENS_LIMIT = 1024
@@ -16,7 +16,8 @@ class TextGeneratorModule(tf.Module):
     * ``generate(prompts, max_new_tokens, temperature, top_k, seed)`` exposes them.
 
     ``prompts``/``completions`` are ``tf.string [batch]``; a completion is the new text
-    only. ``temperature <= 0`` decodes greedily; ``top_k <= 0`` disables top-k;
+    only. ``temperature <= 0`` decodes greedily (the signature's spelling of greedy; inside,
+    it becomes ``DecodingOptions(strategy="greedy")``); ``top_k <= 0`` disables top-k;
     ``max_new_tokens`` is clipped to ``[0, 1024]``. Prompts longer than the context keep
     their last tokens; invalid UTF-8 is replaced, unknown characters are dropped.
     """
@@ -30,9 +31,16 @@ class TextGeneratorModule(tf.Module):
 
     def _complete(self, prompts, max_new_tokens, temperature, top_k, seed):
         max_new_tokens = tf.clip_by_value(tf.cast(max_new_tokens, tf.int32), 0, MAX_NEW_TOKENS_LIMIT)
-        seed = tf.stack([tf.cast(seed, tf.int32), 0])
-        completions = self.generator.complete(prompts, max_new_tokens, temperature, tf.maximum(top_k, 0), 1.0,
-                                              seed)
+        greedy = DecodingOptions(max_new_tokens=max_new_tokens)
+        if isinstance(temperature, (int, float)) and temperature <= 0:
+            return {"completions": self.generator.complete(prompts, greedy)}
+        sample = greedy.replace(strategy="sample", temperature=temperature, top_k=tf.maximum(top_k, 0),
+                                seed=tf.cast(seed, tf.int32))
+        if isinstance(temperature, (int, float)):
+            return {"completions": self.generator.complete(prompts, sample)}
+        # A request's temperature is only known when it is served: both loops are in the graph.
+        completions = tf.cond(temperature > 0, lambda: self.generator.complete(prompts, sample),
+                              lambda: self.generator.complete(prompts, greedy))
         return {"completions": completions}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from keras_llm.data.pairs import start_end_ids
 from keras_llm.export.versions import write_version_atomically
+from keras_llm.generation import DecodingOptions
 from keras_llm.generation.seq2seq_search import translate_ids
 
 
@@ -35,23 +36,23 @@ class TranslatorModule(tf.Module):
         source_tokenizer, target_tokenizer: in-graph tokenizers (``tokenize``/``detokenize``),
             the run's WordPiece tokenizers (``keras_llm.data.pairs``).
         start_id, end_id: target ids of the start and end tokens (``start_end_ids(target_tokenizer)``).
-        max_new_tokens: decoding budget (≤ the model's ``max_target_length``).
-        num_beams: 1 = greedy, else beam search.
-        length_penalty: beam ranking exponent (see ``seq2seq_search``).
+        options: :class:`~keras_llm.generation.DecodingOptions`: ``max_new_tokens`` (≤ the model's
+            ``max_target_length``), ``num_beams`` (1 = greedy, else beam search) and
+            ``length_penalty`` (beam ranking exponent, see ``beam_core``).
 
     Example:
-        >>> module = TranslatorModule(model, eng_tok, spa_tok, *start_end_ids(spa_tok), max_new_tokens=20)
+        >>> options = DecodingOptions(max_new_tokens=20, num_beams=4)
+        >>> module = TranslatorModule(model, eng_tok, spa_tok, *start_end_ids(spa_tok), options)
         >>> module.translate(tf.constant(["I like tea.", ""])).numpy()
         array([b'me gusta el t\xc3\xa9 .', b''], dtype=object)
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, start_id, end_id, max_new_tokens,
-                 num_beams=4, length_penalty=1.0):
+    def __init__(self, model, source_tokenizer, target_tokenizer, start_id, end_id, options):
         super().__init__()
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
-        self.settings = (int(start_id), int(end_id), int(max_new_tokens), int(num_beams), float(length_penalty))
+        self.start_id, self.end_id, self.options = int(start_id), int(end_id), options
         self.max_source_length = int(model.get_layer("encoder_position_embedding").max_length)
 
     def source_ids(self, texts):
@@ -65,10 +66,8 @@ class TranslatorModule(tf.Module):
 
     def translate(self, texts):
         """Eager or traced: ``tf.string [batch]`` → ``tf.string [batch]``."""
-        start_id, end_id, max_new_tokens, num_beams, length_penalty = self.settings
         source_ids = self.source_ids(texts)
-        ids = translate_ids(self.model, source_ids, max_new_tokens, start_id, end_id,
-                            num_beams=num_beams, length_penalty=length_penalty)
+        ids = translate_ids(self.model, source_ids, self.options, self.start_id, self.end_id)
         # 0 pads after the end token; drop it so the detokenizer never sees it.
         translations = self.target_tokenizer.detokenize(tf.ragged.boolean_mask(ids, ids > 0))
         return tf.where(tf.reduce_any(source_ids > 0, axis=1), translations, "")
@@ -79,7 +78,7 @@ class TranslatorModule(tf.Module):
 
 
 def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_dir="saved_models",
-                      name="translator", num_beams=4, length_penalty=1.0, max_new_tokens=None):
+                      name="translator", options=None):
     """Write ``<base_dir>/<name>/<version>/`` (TF Serving layout) and return that path.
 
     Args:
@@ -87,20 +86,23 @@ def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_
             ``keras_llm.runs.translator.load_translator_run(run_dir)``; the target tokenizer's
             ``[CLS]``/``[SEP]`` are the start/end tokens. ``run_info`` (a JSON-able dict) is copied to
             ``assets.extra/run.json`` beside the graph, so a served version says what it was trained on.
-        num_beams, length_penalty: decoding of ``serving_default`` (1 = greedy).
-        max_new_tokens: defaults to ``max_target_length - 1`` (as ``translate``); at most
-            ``max_target_length``.
+        options: :class:`~keras_llm.generation.DecodingOptions` of ``serving_default`` (default:
+            4 beams, length penalty 1). ``num_beams`` 1 is greedy; ``max_new_tokens`` ``None``
+            (the default) is ``max_target_length - 1`` (as ``translate``), larger values are
+            capped at ``max_target_length``.
 
     Example:
-        >>> path = export_translator(*load_translator_run("runs/transformer-spa-eng"), num_beams=4)
+        >>> options = DecodingOptions(max_new_tokens=None, num_beams=4)
+        >>> path = export_translator(*load_translator_run("runs/transformer-spa-eng"), options=options)
         >>> served = tf.saved_model.load(path)
         >>> served.signatures["serving_default"](texts=tf.constant(["I like tea."]))["translations"]
     """
+    options = DecodingOptions(max_new_tokens=None, num_beams=4) if options is None else options
     limit = int(model.get_layer("decoder_position_embedding").max_length)
-    max_new_tokens = limit - 1 if max_new_tokens is None else min(int(max_new_tokens), limit)
+    max_new_tokens = limit - 1 if options.max_new_tokens is None else min(int(options.max_new_tokens), limit)
     start_id, end_id = start_end_ids(target_tokenizer)
-    module = TranslatorModule(model, source_tokenizer, target_tokenizer, start_id, end_id, max_new_tokens,
-                              num_beams=num_beams, length_penalty=length_penalty)
+    module = TranslatorModule(model, source_tokenizer, target_tokenizer, start_id, end_id,
+                              options.replace(max_new_tokens=max_new_tokens))
     signatures = {"serving_default": module.serve.get_concrete_function()}
 
     def write(path):

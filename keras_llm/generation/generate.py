@@ -1,16 +1,15 @@
 """Text in, text out: tokenize prompts, run the decoding loop, detokenize completions."""
 
 import random
-import weakref
 
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
+from keras_llm.generation.compiled import compiled_function
 from keras_llm.generation.decode_loop import decode
 from keras_llm.generation.gpt_cache import CachedGPT
+from keras_llm.generation.options import DecodingOptions, options_or, stop_token_ids
 from keras_llm.tokenizers.base import fill_empty_rows
-
-STRATEGIES = ("greedy", "sample")
 
 
 def default_start_token_id(tokenizer):
@@ -30,7 +29,7 @@ class Generator(tf.Module):
 
     Example:
         >>> generator = Generator(model, tokenizer)
-        >>> generator.complete(tf.constant(["ROMEO:"]), max_new_tokens=20)
+        >>> generator.complete(tf.constant(["ROMEO:"]), DecodingOptions(max_new_tokens=20))
     """
 
     def __init__(self, model, tokenizer, start_token_id=None, name=None):
@@ -39,7 +38,6 @@ class Generator(tf.Module):
         self.tokenizer = tokenizer
         self.stepper = CachedGPT(model)
         self.start_token_id = default_start_token_id(tokenizer) if start_token_id is None else int(start_token_id)
-        self._compiled = {}
 
     def prepare_prompts(self, prompts, bucket=None):
         """strings ``(batch,)`` → right-padded ids ``(batch, prompt_len)`` and lengths ``(batch,)``.
@@ -59,34 +57,42 @@ class Generator(tf.Module):
         dense = ids.to_tensor(default_value=0, shape=[None, width])
         return tf.cast(dense, tf.int32), tf.cast(ids.row_lengths(), tf.int32)
 
-    def decode_ids(self, prompt_ids, prompt_lengths, max_new_tokens, temperature=0.0, top_k=0, top_p=1.0,
-                   seed=(0, 0), stop_ids=None, use_cache=True, jit_compile=False):
-        """Run the decoding loop; ``jit_compile=True`` needs a Python int ``max_new_tokens``."""
-        if not jit_compile:
-            return decode(self.stepper, prompt_ids, prompt_lengths, max_new_tokens, temperature, top_k,
-                          top_p, seed, stop_ids, use_cache)
-        # Greedy decoding known in Python compiles a loop without the sampler (an argmax only).
-        greedy = isinstance(temperature, (int, float)) and temperature <= 0
-        key = (int(max_new_tokens), bool(use_cache), greedy)
-        if key not in self._compiled:
-            def run(prompt_ids, prompt_lengths, temperature, top_k, top_p, seed, stop_ids):
-                return decode(self.stepper, prompt_ids, prompt_lengths, key[0], None if key[2] else temperature,
-                              top_k, top_p, seed, stop_ids, key[1])
-            # Static shapes on purpose: XLA needs the prompt width to size the cache at trace time;
-            # prompts are bucketed, so only a few shapes are ever traced.
-            self._compiled[key] = tf.function(run, jit_compile=True)
-        stop_ids = tf.zeros((0,), tf.int32) if stop_ids is None else stop_ids
-        return self._compiled[key](prompt_ids, prompt_lengths, tf.cast(temperature, tf.float32),
-                                   tf.cast(top_k, tf.int32), tf.cast(top_p, tf.float32),
-                                   tf.cast(seed, tf.int32), tf.cast(stop_ids, tf.int32))
+    def decode_ids(self, prompt_ids, prompt_lengths, options, use_cache=True, jit_compile=False):
+        """Run the decoding loop (:func:`~keras_llm.generation.decode_loop.decode`) on prompt ids.
 
-    def complete(self, prompts, max_new_tokens=100, temperature=0.0, top_k=0, top_p=1.0, seed=(0, 0),
-                 stop_ids=None, use_cache=True, jit_compile=False):
-        """strings ``(batch,)`` → completion strings ``(batch,)``."""
+        ``options`` is a :class:`DecodingOptions`; its numbers may be scalar tensors, except that
+        ``jit_compile=True`` needs a Python int ``max_new_tokens`` (it fixes the loop's shapes).
+        Returns ``(new_ids, new_lengths)``.
+        """
+        stop_ids = stop_token_ids(options, self.tokenizer)
+        if not jit_compile:
+            return decode(self.stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache)
+        static = (int(options.max_new_tokens), options.strategy, bool(use_cache))
+        run = compiled_function(self.model, "gpt_decode", static, lambda: _compile_decode(self.stepper, static))
+        seed = 0 if options.seed is None else options.seed
+        return run(prompt_ids, prompt_lengths, tf.cast(options.temperature, tf.float32),
+                   tf.cast(options.top_k, tf.int32), tf.cast(options.top_p, tf.float32), tf.cast(seed, tf.int32),
+                   stop_ids)
+
+    def complete(self, prompts, options, use_cache=True, jit_compile=False):
+        """strings ``(batch,)`` → completion strings ``(batch,)`` (see :meth:`decode_ids`)."""
         prompt_ids, lengths = self.prepare_prompts(prompts, bucket=32)
-        new_ids, new_lengths = self.decode_ids(prompt_ids, lengths, max_new_tokens, temperature, top_k, top_p,
-                                               seed, stop_ids, use_cache, jit_compile)
+        new_ids, new_lengths = self.decode_ids(prompt_ids, lengths, options, use_cache, jit_compile)
         return self.tokenizer.detokenize(tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths))
+
+
+def _compile_decode(stepper, static):
+    """An XLA-compiled decoding loop for ``static = (max_new_tokens, strategy, use_cache)``."""
+    max_new_tokens, strategy, use_cache = static
+
+    def run(prompt_ids, prompt_lengths, temperature, top_k, top_p, seed, stop_ids):
+        options = DecodingOptions(strategy=strategy, max_new_tokens=max_new_tokens, temperature=temperature,
+                                  top_k=top_k, top_p=top_p, seed=seed)
+        return decode(stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache)
+
+    # Static shapes on purpose: XLA needs the prompt width to size the cache at trace time;
+    # prompts are bucketed, so only a few shapes are ever traced.
+    return tf.function(run, jit_compile=True)
 
 
 def _keep_last(ids, count):
@@ -97,45 +103,16 @@ def _keep_last(ids, count):
     return tf.gather(ids, keep, batch_dims=1)
 
 
-# One Generator (and its compiled XLA loops) per model, kept outside the model so that
-# Keras never tracks or saves it, and dropped with the model.
-_GENERATORS = weakref.WeakKeyDictionary()
-
-
-def generator_for(model, tokenizer):
-    """The cached :class:`Generator` of ``model`` and ``tokenizer`` (made on first use)."""
-    generator = _GENERATORS.get(model)
-    if generator is None or generator.tokenizer is not tokenizer:
-        generator = Generator(model, tokenizer)
-        _GENERATORS[model] = generator
-    return generator
-
-
-def _resolve_stop_ids(tokenizer, stop_tokens):
-    ids = []
-    for token in stop_tokens or ():
-        if isinstance(token, str):
-            encoded = tokenizer.encode(token)
-            if len(encoded) != 1:
-                raise UserInputError(f"stop token {token!r} is not a single token of this tokenizer")
-            token = encoded[0]
-        ids.append(int(token))
-    return tf.constant(ids, tf.int32, shape=[len(ids)])
-
-
-def generate(model, tokenizer, prompts, max_new_tokens=100, strategy="greedy", temperature=1.0, top_k=0,
-             top_p=1.0, seed=None, stop_tokens=None, use_cache=True, jit_compile=True):
-    """Continue each prompt with up to ``max_new_tokens`` tokens.
+def generate(model, tokenizer, prompts, options=None, use_cache=True, jit_compile=True):
+    """Continue each prompt with up to ``options.max_new_tokens`` tokens (one beam; see ``beam_generate``).
 
     Args:
         model: a GPT from :func:`keras_llm.models.build_gpt` (or loaded from ``.keras``).
         tokenizer: the tokenizer the model was trained with.
         prompts: a string or a list of strings.
-        max_new_tokens: tokens to add (0 gives empty completions).
-        strategy: ``"greedy"`` (argmax) or ``"sample"``.
-        temperature, top_k, top_p: sampling controls (``"sample"`` only); 0 / 1.0 disable k / p.
-        seed: int; the same seed gives the same text. Random if None.
-        stop_tokens: tokens (strings or ids) that end a completion; not included in it.
+        options: :class:`DecodingOptions` (default: greedy, 100 new tokens). ``strategy``,
+            ``temperature``, ``top_k``, ``top_p``, ``seed`` (``None``: random) and
+            ``stop_tokens`` are used; ``num_beams`` must be 1.
         use_cache: key/value cache (default) or full re-computation (for checking).
         jit_compile: compile the decoding loop with XLA.
 
@@ -143,22 +120,20 @@ def generate(model, tokenizer, prompts, max_new_tokens=100, strategy="greedy", t
         The completion (new text only): a string, or a list of strings for a list of prompts.
 
     Example:
-        >>> generate(model, tokenizer, "ROMEO:", max_new_tokens=50, strategy="sample", top_k=10, seed=1)
+        >>> generate(model, tokenizer, "ROMEO:", DecodingOptions(strategy="sample", max_new_tokens=50, top_k=10,
+        ...                                                      seed=1))
     """
+    options = options_or(options, DecodingOptions())
+    if options.max_new_tokens is None:
+        raise UserInputError("generate needs max_new_tokens (an int >= 0)")
+    if options.num_beams != 1:
+        raise UserInputError(f"generate decodes one beam; use beam_generate for num_beams={options.num_beams}")
     single = isinstance(prompts, str)
     prompts = [prompts] if single else list(prompts)
-    if strategy not in STRATEGIES:
-        raise UserInputError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
-    if int(max_new_tokens) < 0 or int(top_k) < 0 or not 0.0 < float(top_p) <= 1.0:
-        raise UserInputError("need max_new_tokens >= 0, top_k >= 0 and 0 < top_p <= 1")
-    if strategy == "sample" and float(temperature) <= 0.0:
-        raise UserInputError(f"sampling needs temperature > 0; got {temperature} (use strategy='greedy')")
-    if not prompts or int(max_new_tokens) == 0:
+    if not prompts or options.max_new_tokens == 0:
         return "" if single else [""] * len(prompts)
-    generator = generator_for(model, tokenizer)
-    seed = random.randrange(2**31) if seed is None else int(seed)
-    texts = generator.complete(
-        tf.constant(prompts), int(max_new_tokens), float(temperature) if strategy == "sample" else 0.0,
-        int(top_k), float(top_p), (seed, 0), _resolve_stop_ids(tokenizer, stop_tokens), use_cache, jit_compile)
+    if options.seed is None:
+        options = options.replace(seed=random.randrange(2**31))
+    texts = Generator(model, tokenizer).complete(tf.constant(prompts), options, use_cache, jit_compile)
     texts = [t.decode("utf-8", errors="replace") for t in texts.numpy()]
     return texts[0] if single else texts

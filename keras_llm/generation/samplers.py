@@ -36,23 +36,27 @@ def filter_logits(logits, top_k=0, top_p=1.0):
     return tf.where(logits >= threshold, logits, float("-inf"))
 
 
-def select_next_token(logits, temperature=0.0, top_k=0, top_p=1.0, seed=(0, 0)):
-    """Pick one token per row.
+def select_next_token(logits, options, seed=(0, 0)):
+    """Pick one token per row: the argmax, or a draw from the tempered and filtered distribution.
 
     Args:
         logits: float ``(batch, vocab_size)``.
-        temperature: ``<= 0`` means greedy (argmax); otherwise logits are divided by it
-            and a token is drawn from the filtered distribution.
-        top_k, top_p: see :func:`filter_logits`.
-        seed: shape ``(2,)`` int seed of the stateless sampler; the same seed gives
-            the same token.
+        options: a :class:`~keras_llm.generation.options.DecodingOptions`. ``strategy="greedy"``
+            takes the argmax (no sampler in the graph); ``"sample"`` divides the logits by
+            ``temperature`` and draws from the ``top_k`` / ``top_p`` support (see
+            :func:`filter_logits`). Its numbers may be scalar tensors.
+        seed: shape ``(2,)`` int seed of this draw (stateless: the same seed gives the same token).
 
     Returns:
         int32 ``(batch,)``.
+
+    Example:
+        >>> select_next_token(logits, DecodingOptions(strategy="sample", top_k=10), seed=(1, 0))
     """
     logits = tf.cast(logits, tf.float32)
-    temperature = tf.convert_to_tensor(temperature, tf.float32)
-    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    scaled = filter_logits(logits / tf.maximum(temperature, 1e-6), top_k, top_p)
-    sampled = tf.random.stateless_categorical(scaled, 1, seed=tf.cast(seed, tf.int32), dtype=tf.int32)[:, 0]
-    return tf.where(temperature > 0.0, sampled, greedy)
+    if options.greedy:
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+    temperature = tf.convert_to_tensor(options.temperature, tf.float32)
+    # The floor only guards a traced temperature (exports); Python values are checked to be > 0.
+    scaled = filter_logits(logits / tf.maximum(temperature, 1e-6), options.top_k, options.top_p)
+    return tf.random.stateless_categorical(scaled, 1, seed=tf.cast(seed, tf.int32), dtype=tf.int32)[:, 0]

@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
-from keras_llm.generation import generate
+from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
@@ -71,16 +71,28 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
                 "training": vars(training), "sample": sample}
     write_run_info(run_dir, run_info)
 
+    sample_options = decoding_options(sample, seed=training.seed)
+
     def sample_fn():
-        return generate(model, tokenizer, sample.get("prompt", "\n"), int(sample.get("max_new_tokens", 200)),
-                        strategy="sample", temperature=float(sample.get("temperature", 0.8)),
-                        top_k=int(sample.get("top_k", 0)), seed=training.seed)
+        return generate(model, tokenizer, sample.get("prompt", "\n"), sample_options)
 
     started = time.time()
     history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose)
     log(f"trained {training.steps} steps in {time.time() - started:.0f}s; "
         f"final val loss {history.history['val_loss'][-1]:.4f}")
     return run_dir, history
+
+
+def decoding_options(sample, **overrides):
+    """The ``DecodingOptions`` of a recipe's ``sample:`` section (its ``prompt`` aside), with ``overrides``
+    on top. What the recipe leaves out takes DecodingOptions' defaults; a GPT recipe samples unless
+    it says otherwise. The one place the CLI, the training samples and the export get them from.
+
+    Example:
+        >>> decoding_options({"max_new_tokens": 300, "temperature": 0.8, "top_k": 200}, seed=1)
+    """
+    settings = {key: value for key, value in dict(sample or {}).items() if key != "prompt"}
+    return DecodingOptions(**{"strategy": "sample", **settings, **overrides})
 
 
 def load_gpt_run(run_dir, which="best"):

@@ -14,6 +14,7 @@ import keras
 
 from keras_llm.data.pairs import filter_by_length, pairs_dataset, read_pairs, train_pair_tokenizers
 from keras_llm.errors import UserInputError
+from keras_llm.generation import DecodingOptions
 from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.runs.layout import RUN_FILE, load_run_model, read_run_info, write_run_info
@@ -109,7 +110,7 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
                 "pair_counts": {"train": len(train_pairs[0]), "valid": len(valid_pairs[0]),
                                 "dropped_train": train_dropped, "dropped_valid": valid_dropped},
                 "model_config": vars(model_config), "training": vars(training),
-                "decode": recipe.get("decode", {"num_beams": 1, "length_penalty": 1.0})}
+                "decode": recipe.get("decode", {})}
     write_run_info(run_dir, run_info)
 
     shape = dict(max_source_length=lengths[0], max_target_length=lengths[1],
@@ -132,6 +133,17 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
     log(f"trained {training.steps} steps in {time.time() - started:.0f}s; final val loss {scores['val_loss'][-1]:.4f}, "
         f"BLEU {scores['val_bleu'][-1]:.2f}, chrF {scores['val_chrf'][-1]:.2f} (greedy, {len(sample_sources)} pairs)")
     return run_dir, history
+
+
+def decoding_options(decode, **overrides):
+    """The ``DecodingOptions`` of a recipe's ``decode:`` section with ``overrides`` on top; what the recipe
+    leaves out takes DecodingOptions' defaults (greedy, one beam), and ``max_new_tokens`` defaults to
+    the model's target length. `translate`, the export and the training samples all read it here.
+
+    Example:
+        >>> decoding_options({"num_beams": 4, "length_penalty": 1.0}, max_new_tokens=20)
+    """
+    return DecodingOptions(**{"max_new_tokens": None, **dict(decode or {}), **overrides})
 
 
 def load_translator_run(run_dir, which="best"):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from keras_llm.cli import main
-from keras_llm.generation import generate
+from keras_llm.generation import DecodingOptions, generate
 from keras_llm.runs import load_gpt_run
 
 PROMPTS = ["First Citizen:\n", "", "Speak"]
@@ -45,7 +45,7 @@ def test_export_round_trip_in_a_fresh_process(trained_run, tmp_path):
     assert os.path.isfile(tmp_path / "tiny" / "2" / "saved_model.pb")
 
     model, tokenizer, _ = load_gpt_run(str(run_dir))
-    expected = generate(model, tokenizer, PROMPTS, 25)
+    expected = generate(model, tokenizer, PROMPTS, DecodingOptions(max_new_tokens=25))
 
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     completed = subprocess.run(

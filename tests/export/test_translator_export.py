@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras_llm.errors import UserInputError
 from keras_llm.export.op_check import TF_TEXT, check_saved_model_ops
 from keras_llm.export.translator import TranslatorModule, export_translator
-from keras_llm.generation import translate
+from keras_llm.generation import DecodingOptions, translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.tokenizers import WordPieceTokenizer
 
@@ -63,13 +63,14 @@ def _strings(tensor):
 def test_export_round_trip_in_a_fresh_process(translator, tmp_path):
     model, source, target = translator
     for _ in range(2):
-        path = export_translator(model, source, target, {}, base_dir=str(tmp_path), name="tiny", num_beams=3)
+        path = export_translator(model, source, target, {}, base_dir=str(tmp_path), name="tiny",
+                                 options=DecodingOptions(max_new_tokens=None, num_beams=3))
     assert sorted(os.listdir(tmp_path / "tiny")) == ["1", "2"] and path.endswith("2")
 
-    module = TranslatorModule(model, source, target, start_id=2, end_id=3, max_new_tokens=5, num_beams=3)
+    module = TranslatorModule(model, source, target, 2, 3, DecodingOptions(max_new_tokens=5, num_beams=3))
     expected = _strings(module.translate(tf.constant(TEXTS)))
-    # The library's own translate (max_new_tokens defaults to max_target_length - 1 = 5 there too).
-    assert expected == translate(model, source, target, TEXTS, num_beams=3)
+    # The library's own translate (max_new_tokens None is max_target_length - 1 = 5 there too).
+    assert expected == translate(model, source, target, TEXTS, DecodingOptions(max_new_tokens=None, num_beams=3))
     assert len(set(expected)) > 1  # the test would prove little if every input gave the same text
 
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
@@ -97,7 +98,7 @@ def test_export_round_trip_in_a_fresh_process(translator, tmp_path):
 
 def test_source_ids_are_truncated_and_never_zero_width(translator):
     model, source, target = translator
-    module = TranslatorModule(model, source, target, start_id=2, end_id=3, max_new_tokens=4, num_beams=1)
+    module = TranslatorModule(model, source, target, 2, 3, DecodingOptions(max_new_tokens=4, num_beams=1))
     assert module.source_ids(tf.constant(["", " "])).numpy().tolist() == [[0], [0]]
     assert module.source_ids(tf.constant([LONG])).shape == (1, MAX_SOURCE)
     assert module.source_ids(tf.constant([], tf.string)).shape == (0, 1)
@@ -110,12 +111,12 @@ def test_source_ids_are_truncated_and_never_zero_width(translator):
 def test_budget_is_clipped_and_run_info_travels_along(translator, tmp_path):
     model, source, target = translator
     path = export_translator(model, source, target, {"recipe": "tiny", "pairs": 3}, base_dir=str(tmp_path),
-                             num_beams=1, max_new_tokens=100)
+                             options=DecodingOptions(max_new_tokens=100, num_beams=1))
     assert json.loads((tmp_path / "translator" / "1" / "assets.extra" / "run.json").read_text()) == {
         "recipe": "tiny", "pairs": 3}
     served = tf.saved_model.load(path).signatures["serving_default"]
     out = _strings(served(texts=tf.constant(TEXTS))["translations"])
     # 100 new tokens asked, max_target_length (6) given: greedy equals translate's with 6 tokens.
-    assert out == translate(model, source, target, TEXTS, max_new_tokens=6)
+    assert out == translate(model, source, target, TEXTS, DecodingOptions(max_new_tokens=6))
     with pytest.raises(UserInputError, match=r"\[CLS\]"):
         export_translator(model, source, WordPieceTokenizer(["[UNK]", "a"]), {}, base_dir=str(tmp_path))

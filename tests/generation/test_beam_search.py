@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
-from keras_llm.generation import CachedGPT, decode, generate
+from keras_llm.generation import CachedGPT, DecodingOptions, decode, generate
 from keras_llm.generation.beam_search import beam_generate, beam_search_ids
 from keras_llm.models import GPTConfig, build_gpt
 from keras_llm.models.gpt import FINAL_NORM
@@ -62,6 +62,10 @@ def reference_beam_search(model, prompt, max_new_tokens, num_beams, length_penal
     return finished[0]
 
 
+def beams(max_new_tokens, num_beams, **options):
+    return DecodingOptions(max_new_tokens=max_new_tokens, num_beams=num_beams, **options)
+
+
 def pad(rows, width):
     return np.array([row + [0] * (width - len(row)) for row in rows], dtype="int32")
 
@@ -70,16 +74,16 @@ def test_one_beam_is_greedy(model):
     stepper = CachedGPT(model)
     prompts = [[3, 4, 5], [7], [1, 2, 3, 4, 5, 6, 7]]
     ids, lengths = pad(prompts, 8), np.array([len(p) for p in prompts], "int32")
-    greedy, greedy_lengths = decode(stepper, ids, lengths, 8)
-    beam, beam_lengths, _ = beam_search_ids(stepper, ids, lengths, 8, num_beams=1)
+    greedy, greedy_lengths = decode(stepper, ids, lengths, DecodingOptions(max_new_tokens=8))
+    beam, beam_lengths, _ = beam_search_ids(stepper, ids, lengths, beams(8, 1))
     np.testing.assert_array_equal(beam, greedy)
     np.testing.assert_array_equal(beam_lengths, greedy_lengths)
 
 
 def test_one_beam_text_equals_greedy_generate(model, tokenizer):
     prompts = ["To be", "", "the mind"]
-    assert beam_generate(model, tokenizer, prompts, 6, num_beams=1, jit_compile=False) == generate(
-        model, tokenizer, prompts, 6, jit_compile=False)
+    assert beam_generate(model, tokenizer, prompts, beams(6, 1), jit_compile=False) == generate(
+        model, tokenizer, prompts, DecodingOptions(max_new_tokens=6), jit_compile=False)
 
 
 def test_enough_beams_find_the_exhaustive_best():
@@ -92,8 +96,8 @@ def test_enough_beams_find_the_exhaustive_best():
     best = max(
         ((sum(log_probs[i, len(prompt) - 1 + t, tok] for t, tok in enumerate(p + (last,))), p + (last,))
          for i, p in enumerate(prefixes) for last in range(vocab)))
-    ids, lengths, scores = beam_search_ids(CachedGPT(model), [prompt], [len(prompt)], new,
-                                           num_beams=vocab ** (new - 1), length_penalty=0.0)
+    ids, lengths, scores = beam_search_ids(CachedGPT(model), [prompt], [len(prompt)],
+                                           beams(new, vocab ** (new - 1), length_penalty=0.0))
     assert tuple(ids.numpy()[0]) == best[1]
     assert lengths.numpy()[0] == new
     np.testing.assert_allclose(scores.numpy()[0], best[0], rtol=1e-5)
@@ -124,8 +128,8 @@ def test_early_stop_keeps_a_longer_beam_that_wins_after_normalization(length_pen
     table[0] = [rest, -2.5, -1.0] + [rest] * 7
     table[1, 1] = np.log(1 - 1e-4)
     table[2:] = np.log(0.1)
-    ids, lengths, _ = beam_search_ids(MarkovStepper(table), [[0]], [1], 6, num_beams=1,
-                                      length_penalty=length_penalty, stop_ids=[2])
+    ids, lengths, _ = beam_search_ids(MarkovStepper(table), [[0]], [1],
+                                      beams(6, 1, length_penalty=length_penalty, stop_tokens=[2]))
     assert list(ids.numpy()[0][:lengths.numpy()[0]]) == expected
 
 
@@ -134,10 +138,10 @@ def test_cached_beam_search_equals_uncached_reference(model, length_penalty):
     stepper = CachedGPT(model)
     prompts, new = [[5, 9, 12, 3], [20, 2]], 6
     # Stop on the two tokens greedy decoding likes first, so hypotheses do end early.
-    greedy, _ = decode(stepper, pad(prompts, 4), [4, 2], 2)
+    greedy, _ = decode(stepper, pad(prompts, 4), [4, 2], DecodingOptions(max_new_tokens=2))
     stop_ids = sorted({int(greedy[0, 0]), int(greedy[1, 1])})
-    ids, lengths, scores = beam_search_ids(stepper, pad(prompts, 4), [4, 2], new, num_beams=3,
-                                           length_penalty=length_penalty, stop_ids=stop_ids)
+    ids, lengths, scores = beam_search_ids(stepper, pad(prompts, 4), [4, 2],
+                                           beams(new, 3, length_penalty=length_penalty, stop_tokens=stop_ids))
     for row, prompt in enumerate(prompts):
         ranked, _, emitted = reference_beam_search(model, prompt, new, 3, length_penalty, stop_ids)
         assert lengths.numpy()[row] == len(emitted)
@@ -152,7 +156,7 @@ def test_xla_equals_eager_and_batching_equals_one_by_one(model):
     stop_ids = tf.constant([4, 11])
 
     def search(ids, lengths):
-        return beam_search_ids(stepper, ids, lengths, 7, num_beams=3, length_penalty=0.7, stop_ids=stop_ids)
+        return beam_search_ids(stepper, ids, lengths, beams(7, 3, length_penalty=0.7), stop_ids)
 
     eager = search(ids, lengths)
     compiled = tf.function(search, jit_compile=True)(ids, lengths)
@@ -167,24 +171,26 @@ def test_xla_equals_eager_and_batching_equals_one_by_one(model):
 
 def test_beam_generate_jit_equals_eager_and_stops(model, tokenizer):
     prompts = ["To be", "the"]
-    kwargs = {"max_new_tokens": 8, "num_beams": 3}
-    eager = beam_generate(model, tokenizer, prompts, jit_compile=False, **kwargs)
-    assert beam_generate(model, tokenizer, prompts, jit_compile=True, **kwargs) == eager
+    options = beams(8, 3)
+    eager = beam_generate(model, tokenizer, prompts, options, jit_compile=False)
+    assert beam_generate(model, tokenizer, prompts, options, jit_compile=True) == eager
     assert all(len(text) == 8 for text in eager)
     stop = eager[0][3]
-    stopped = beam_generate(model, tokenizer, "To be", stop_tokens=[stop], jit_compile=False, **kwargs)
+    stopped = beam_generate(model, tokenizer, "To be", options.replace(stop_tokens=[stop]), jit_compile=False)
     assert stop not in stopped
-    assert beam_generate(model, tokenizer, ["To", "be"], 0) == ["", ""]
+    assert beam_generate(model, tokenizer, ["To", "be"], beams(0, 4)) == ["", ""]
 
 
 def test_bad_arguments(model, tokenizer):
     with pytest.raises(UserInputError, match="num_beams"):
-        beam_generate(model, tokenizer, "To", 5, num_beams=0)
+        beams(5, 0)
     with pytest.raises(UserInputError, match="max_new_tokens"):
-        beam_generate(model, tokenizer, "To", -1)
+        beams(-1, 4)
     with pytest.raises(UserInputError, match="context"):
-        beam_generate(model, tokenizer, "To be or not", 5)  # 12 + 5 > 16: beams do not slide the window
+        beam_generate(model, tokenizer, "To be or not", beams(5, 4))  # 12 + 5 > 16: beams do not slide the window
     with pytest.raises(UserInputError, match="context"):
-        beam_search_ids(CachedGPT(model), [[1, 2, 3]], [3], 14)
+        beam_search_ids(CachedGPT(model), [[1, 2, 3]], [3], beams(14, 4))
     with pytest.raises(UserInputError, match="single token"):
-        beam_generate(model, tokenizer, "To", 5, stop_tokens=["ab"])
+        beam_generate(model, tokenizer, "To", beams(5, 4, stop_tokens=["ab"]))
+    with pytest.raises(UserInputError, match="Python ints"):
+        beam_search_ids(CachedGPT(model), [[1, 2, 3]], [3], beams(None, 4))

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_llm.errors import UserInputError
-from keras_llm.generation import CachedGPT, decode, filter_logits, generate, select_next_token
+from keras_llm.generation import CachedGPT, DecodingOptions, decode, filter_logits, generate, select_next_token
 from keras_llm.models import GPTConfig, build_gpt
 from keras_llm.tokenizers import CharTokenizer
 
@@ -32,7 +32,7 @@ def test_cached_greedy_equals_uncached_through_window_slides(model, jit):
     lengths = tf.constant([3, 16])
 
     def run(use_cache):
-        fn = lambda i, n: decode(stepper, i, n, 40, use_cache=use_cache)  # noqa: E731
+        fn = lambda i, n: decode(stepper, i, n, DecodingOptions(max_new_tokens=40), use_cache=use_cache)  # noqa: E731
         return tf.function(fn, jit_compile=True)(ids, lengths) if jit else fn(ids, lengths)
 
     cached, cached_lengths = run(True)
@@ -55,7 +55,7 @@ def test_cached_step_logits_equal_full_forward(model, rng):
 
 def test_greedy_matches_argmax_of_full_model(model, tokenizer):
     prompt = "To be"
-    text = generate(model, tokenizer, prompt, 6, jit_compile=False)
+    text = generate(model, tokenizer, prompt, DecodingOptions(max_new_tokens=6), jit_compile=False)
     ids = tokenizer.encode(prompt)
     for _ in range(6):
         ids.append(int(np.argmax(model(np.array([ids]))[0, -1])))
@@ -67,7 +67,7 @@ def test_top_k_and_top_p_never_leave_their_support(rng):
     top4 = np.argsort(-logits, axis=-1)[:, :4]
     probs = tf.nn.softmax(logits).numpy()
     for step in range(200):
-        token = select_next_token(logits, 1.0, top_k=4, seed=(step, 0)).numpy()
+        token = select_next_token(logits, DecodingOptions(strategy="sample", top_k=4), seed=(step, 0)).numpy()
         assert all(token[b] in top4[b] for b in range(4))
     kept = np.isfinite(filter_logits(logits, top_p=0.5).numpy())
     for b in range(4):
@@ -76,51 +76,58 @@ def test_top_k_and_top_p_never_leave_their_support(rng):
         expected = set(order[mass_before < 0.5])
         assert set(np.flatnonzero(kept[b])) == expected
     for step in range(200):
-        token = select_next_token(logits, 1.0, top_p=0.5, seed=(step, 1)).numpy()
+        token = select_next_token(logits, DecodingOptions(strategy="sample", top_p=0.5), seed=(step, 1)).numpy()
         assert all(kept[b, token[b]] for b in range(4))
 
 
 def test_same_seed_same_text(model, tokenizer):
-    kwargs = dict(strategy="sample", temperature=1.0, top_k=10, jit_compile=False)
-    first = generate(model, tokenizer, ["To", "be"], 20, seed=3, **kwargs)
-    assert generate(model, tokenizer, ["To", "be"], 20, seed=3, **kwargs) == first
-    assert generate(model, tokenizer, ["To", "be"], 20, seed=4, **kwargs) != first
+    options = DecodingOptions(strategy="sample", max_new_tokens=20, temperature=1.0, top_k=10, seed=3)
+    first = generate(model, tokenizer, ["To", "be"], options, jit_compile=False)
+    assert generate(model, tokenizer, ["To", "be"], options, jit_compile=False) == first
+    assert generate(model, tokenizer, ["To", "be"], options.replace(seed=4), jit_compile=False) != first
 
 
 def test_stop_tokens_end_a_completion(model, tokenizer):
-    free = generate(model, tokenizer, "be", 30, jit_compile=False)
+    free = generate(model, tokenizer, "be", DecodingOptions(max_new_tokens=30), jit_compile=False)
     stop = free[5]
-    stopped = generate(model, tokenizer, "be", 30, stop_tokens=[stop], jit_compile=False)
+    stopped = generate(model, tokenizer, "be", DecodingOptions(max_new_tokens=30, stop_tokens=[stop]),
+                       jit_compile=False)
     assert stopped == free[:free.index(stop)]
 
 
 def test_edge_case_prompts(model, tokenizer):
-    out = generate(model, tokenizer, ["", "\u4e2d\u6587", "x" * 5 + "To be" * 50], 5, jit_compile=False)
+    five = DecodingOptions(max_new_tokens=5)
+    out = generate(model, tokenizer, ["", "\u4e2d\u6587", "x" * 5 + "To be" * 50], five, jit_compile=False)
     assert [len(t) for t in out] == [5, 5, 5]
     # A prompt longer than the context keeps its last tokens.
     long_prompt = "nobler " * 20
-    assert generate(model, tokenizer, long_prompt, 5, jit_compile=False) == generate(
-        model, tokenizer, long_prompt[-16:], 5, jit_compile=False)
-    assert generate(model, tokenizer, ["To", "be"], 0) == ["", ""]
+    assert generate(model, tokenizer, long_prompt, five, jit_compile=False) == generate(
+        model, tokenizer, long_prompt[-16:], five, jit_compile=False)
+    assert generate(model, tokenizer, ["To", "be"], DecodingOptions(max_new_tokens=0)) == ["", ""]
 
 
 def test_bad_arguments(model, tokenizer):
     with pytest.raises(UserInputError, match="strategy"):
-        generate(model, tokenizer, "To", 5, strategy="beam")
+        DecodingOptions(strategy="beam", max_new_tokens=5)
     with pytest.raises(UserInputError, match="temperature"):
-        generate(model, tokenizer, "To", 5, strategy="sample", temperature=0)
+        DecodingOptions(strategy="sample", max_new_tokens=5, temperature=0)
     with pytest.raises(UserInputError, match="single token"):
-        generate(model, tokenizer, "To", 5, stop_tokens=["ab"])
+        generate(model, tokenizer, "To", DecodingOptions(max_new_tokens=5, stop_tokens=["ab"]))
+    with pytest.raises(UserInputError, match="beam_generate"):
+        generate(model, tokenizer, "To", DecodingOptions(max_new_tokens=5, num_beams=2))
 
 
 @pytest.mark.parametrize("jit", [False, True])
-def test_static_greedy_loop_equals_sampler_at_temperature_zero(model, jit):
+def test_greedy_loop_equals_the_sampler_restricted_to_its_top_token(model, jit):
+    # Greedy decoding compiles an argmax-only loop; sampling from the top-1 support must pick the same tokens.
     stepper = CachedGPT(model)
     ids = tf.constant([[4, 5] + [0] * 6, [1, 2, 3, 4, 5, 6, 7, 8]], tf.int32)
     lengths = tf.constant([2, 8])
 
-    def run(temperature):
-        fn = lambda i, n: decode(stepper, i, n, 12, temperature=temperature)  # noqa: E731
+    def run(options):
+        fn = lambda i, n: decode(stepper, i, n, options)  # noqa: E731
         return tf.function(fn, jit_compile=True)(ids, lengths) if jit else fn(ids, lengths)
 
-    np.testing.assert_array_equal(run(None)[0], run(0.0)[0])
+    greedy = DecodingOptions(max_new_tokens=12)
+    top_one = DecodingOptions(strategy="sample", max_new_tokens=12, temperature=0.5, top_k=1, seed=9)
+    np.testing.assert_array_equal(run(greedy)[0], run(top_one)[0])

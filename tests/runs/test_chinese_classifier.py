@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.runs.classifier import train_classifier_run
+from keras_llm.tokenizers import WordPieceTokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "cmn_eng" / "cmn.txt"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -67,6 +67,7 @@ def test_loss_falls_and_bleu_is_logged(translator_run):
 
 
 def test_run_loads_back_and_translates(translator_run):
+    from keras_llm.generation import DecodingOptions
     from keras_llm.generation.seq2seq_search import translate
     from keras_llm.runs.translator import load_translator_run
 
@@ -75,7 +76,7 @@ def test_run_loads_back_and_translates(translator_run):
         assert os.path.exists(os.path.join(run_dir, name)), name
     model, source, target, info = load_translator_run(run_dir)
     assert info["model"] == "transformer-seq2seq" and info["pair_counts"]["train"] > 100
-    out = translate(model, source, target, ["two five .", "one ."], num_beams=2)
+    out = translate(model, source, target, ["two five .", "one ."], DecodingOptions(max_new_tokens=None, num_beams=2))
     assert len(out) == 2 and all(isinstance(text, str) for text in out)
 
 
