@@ -63,12 +63,13 @@ def sentiment_csv(tmp_path_factory):
     return path
 
 
-def run_cli(*argv, cwd=None, timeout=300):
+def run_cli(*argv, cwd=None, env=None, timeout=600):
     """Run the installed ``keras-llm`` console script in a subprocess (as a user would); returns the
-    ``CompletedProcess`` with text stdout/stderr. Byte-string arguments pass through unchanged."""
+    ``CompletedProcess`` with text stdout/stderr. Byte-string arguments pass through unchanged;
+    ``env`` adds variables to this process's environment."""
     script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
     return subprocess.run([script, *[str(a) if not isinstance(a, bytes) else a for a in argv]], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def assert_one_line_error(completed, *fragments):

@@ -12,6 +12,7 @@ from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
@@ -158,4 +159,5 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
     guard.raise_if_diverged(paths["best"])
     save_final_model(model, paths["final"])
+    history.history = logged_history(paths["history"])  # the epochs before a resume too
     return history

@@ -84,3 +84,20 @@ def best_logged(history_csv, key, mode="min"):
     if not values:
         return None
     return min(values) if mode == "min" else max(values)
+
+
+def logged_history(history_csv):
+    """``{metric: [value per epoch]}`` of the whole run from history.csv, the epochs before a resume
+    included (Keras' ``History`` only holds the epochs of the current ``fit`` call)."""
+    if not os.path.isfile(history_csv):
+        return {}
+    with open(history_csv, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [_number(row[key]) for row in rows] for key in (rows[0] if rows else {}) if key != "epoch"}
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text

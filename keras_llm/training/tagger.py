@@ -23,6 +23,7 @@ from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
+from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
@@ -227,4 +228,5 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
     paths = run_paths(run_dir)
     guard.raise_if_diverged(paths["best"])
     save_final_model(model, paths["final"])
+    history.history = logged_history(paths["history"])  # the epochs before a resume too
     return history

@@ -46,3 +46,14 @@ def test_masks_change_between_epochs(tokenizer):
 def test_bad_input(tokenizer):
     with pytest.raises(UserInputError, match="non-empty"):
         masked_lm_dataset(tokenizer, ["", "  "], 16, 4)
+
+
+def test_masks_are_a_function_of_seed_and_batch_number(tokenizer):
+    def batches(seed, skip=0):
+        data = masked_lm_dataset(tokenizer, LINES, max_length=24, batch_size=16, seed=seed).skip(skip)
+        return [inputs["token_ids"].numpy() for inputs, _, _ in data.take(6 - skip)]
+
+    first, again, skipped = batches(7), batches(7), batches(7, skip=4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # another run: the same masks
+    assert all(np.array_equal(a, b) for a, b in zip(first[4:], skipped))  # a resumed stream continues exactly
+    assert not np.array_equal(first[0], batches(8)[0])

@@ -1,0 +1,136 @@
+"""SIGKILL a `keras-llm train` run at a chosen point, resume it with `--resume`, and end with the weights an
+uninterrupted run reaches, every epoch logged exactly once in history.csv and TensorBoard.
+
+Every trainer (GPT, masked LM, classifier, tagger, translator; the RNN baselines share the GPT's
+trainer) is killed through the failpoint hook of keras_llm.training.backup (KERAS_LLM_FAILPOINT):
+mid-epoch, after the epoch's logs but before its backup, in the middle of writing the backup,
+right after it, and after the last epoch before the final model is saved. The default run kills
+each trainer at one point (each point covered once); `-m slow` runs every trainer at every point.
+"""
+
+import csv
+import os
+import random
+
+import keras
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+import keras_llm  # noqa: F401  (registers the layers, so final.keras loads)
+from tests.conftest import run_cli
+
+DEFAULT_CASES = [("gpt", "mid-epoch@1:0"), ("masked-lm", "before-backup@1"), ("classifier", "mid-backup@1"),
+                 ("tagger", "after-backup@0"), ("translator", "train-end@3")]
+POINTS = ["mid-epoch@1:0", "before-backup@1", "mid-backup@1", "after-backup@0", "train-end@3"]
+SLOW_CASES = [(trainer, point) for trainer in ("gpt", "masked-lm", "classifier", "tagger", "translator")
+              for point in POINTS if (trainer, point) not in DEFAULT_CASES]
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory, tiny_corpus, sentiment_csv):
+    folder = tmp_path_factory.mktemp("resume_data")
+    rng = random.Random(0)
+    sentences = []
+    for _ in range(40):
+        person, place = rng.choice(["John", "Mary", "Anna"]), rng.choice(["Paris", "London", "Berlin"])
+        sentences.append(f"{person}\tB-PER\nlives\tO\nin\tO\n{place}\tB-LOC\n.\tO")
+    (folder / "ner.tsv").write_text("\n\n".join(sentences) + "\n", encoding="utf-8")
+    (folder / "ner_valid.tsv").write_text("\n\n".join(sentences[:8]) + "\n", encoding="utf-8")
+    pairs = ["I am cold .\tTengo frío .", "I am hot .\tTengo calor .", "we are cold .\tTenemos frío .",
+             "we are hot .\tTenemos calor .", "she is cold .\tElla tiene frío ."] * 6
+    (folder / "pairs.tsv").write_text("\n".join(pairs) + "\n", encoding="utf-8")
+    return {"corpus": tiny_corpus, "csv": sentiment_csv, "ner": folder / "ner.tsv",
+            "ner_valid": folder / "ner_valid.tsv", "pairs": folder / "pairs.tsv"}
+
+
+def _command(trainer, files):
+    """The recipe and tiny flags of each trainer: 3 epochs each, a few steps per epoch."""
+    steps = ["--steps", "6", "--eval-interval", "2", "--eval-batches", "1"]
+    return {
+        "gpt": ["gpt-shakespeare-char", "--corpus", files["corpus"], *steps, "--max-length", "16", "--num-layers",
+                "1", "--hidden-dim", "16", "--batch-size", "4"],
+        "masked-lm": ["bert-mlm", "--corpus", files["corpus"], *steps, "--batch-size", "4"],
+        "classifier": ["bert-classifier", "--train", files["csv"], "--text-column", "review", "--label-column",
+                       "sentiment", "--epochs", "3", "--batch-size", "16", "--max-length", "16"],
+        "tagger": ["tagger", "--train", files["ner"], "--valid", files["ner_valid"], "--epochs", "3", "--num-layers",
+                   "1", "--hidden-dim", "16", "--batch-size", "16", "--max-length", "16"],
+        "translator": ["translator", "--pairs", files["pairs"], *steps, "--batch-size", "8", "--num-layers", "1",
+                       "--hidden-dim", "16", "--max-length", "8"],
+    }[trainer] + ["--no-jit"]
+
+
+def _train(run_dir, argv, failpoint=None):
+    env = {"TF_DETERMINISTIC_OPS": "1"}
+    if failpoint:
+        env["KERAS_LLM_FAILPOINT"] = failpoint
+    return run_cli("train", *argv, "--run-dir", run_dir, env=env)
+
+
+def _weights(run_dir):
+    return keras.models.load_model(os.path.join(run_dir, "final.keras"), compile=False).get_weights()
+
+
+def _logged_epochs(run_dir):
+    with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
+        csv_epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    accumulator = event_accumulator.EventAccumulator(os.path.join(run_dir, "logs", "validation"),
+                                                     size_guidance={"tensors": 0})
+    accumulator.Reload()
+    return csv_epochs, [event.step for event in accumulator.Tensors("epoch_loss")]
+
+
+_uninterrupted = {}
+
+
+def _reference(trainer, files, tmp_path_factory):
+    """One uninterrupted run per trainer for the whole module."""
+    if trainer not in _uninterrupted:
+        run_dir = tmp_path_factory.mktemp(f"straight-{trainer}") / "run"
+        completed = _train(run_dir, _command(trainer, files))
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        _uninterrupted[trainer] = run_dir
+    return _uninterrupted[trainer]
+
+
+def _kill_and_resume(trainer, point, files, tmp_path, tmp_path_factory):
+    straight = _reference(trainer, files, tmp_path_factory)
+    run_dir = tmp_path / "crashed"
+    killed = _train(run_dir, _command(trainer, files), failpoint=point)
+    assert killed.returncode == -9, (killed.returncode, killed.stderr[-3000:])
+    assert not os.path.exists(run_dir / "final.keras") or point.startswith("train-end")
+    resumed = run_cli("train", _command(trainer, files)[0], "--resume", run_dir, env={"TF_DETERMINISTIC_OPS": "1"})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for ours, theirs in zip(_weights(run_dir), _weights(straight), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
+    assert _logged_epochs(run_dir) == _logged_epochs(straight)
+    epochs = _logged_epochs(straight)[0]
+    assert epochs == sorted(set(epochs)) and _logged_epochs(run_dir)[1] == epochs
+    return run_dir, resumed
+
+
+@pytest.mark.parametrize("trainer, point", DEFAULT_CASES)
+def test_kill_then_resume_equals_an_uninterrupted_run(trainer, point, data_files, tmp_path, tmp_path_factory):
+    _kill_and_resume(trainer, point, data_files, tmp_path, tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trainer, point", SLOW_CASES)
+def test_kill_at_every_point_then_resume(trainer, point, data_files, tmp_path, tmp_path_factory):
+    _kill_and_resume(trainer, point, data_files, tmp_path, tmp_path_factory)
+
+
+def test_a_damaged_newest_backup_falls_back_with_its_own_epoch_count(data_files, tmp_path, tmp_path_factory):
+    straight = _reference("gpt", data_files, tmp_path_factory)
+    run_dir = tmp_path / "crashed"
+    assert _train(run_dir, _command("gpt", data_files), failpoint="after-backup@1").returncode == -9
+    newest = sorted(os.listdir(run_dir / "backup"))[-1]
+    weights = run_dir / "backup" / newest / "weights.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated
+    resumed = run_cli("train", "gpt-shakespeare-char", "--resume", run_dir, env={"TF_DETERMINISTIC_OPS": "1"})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"backup {newest} is damaged (weights.weights.h5 is missing, truncated or changed); resuming from " \
+           f"epoch-000001 instead" in resumed.stdout
+    for ours, theirs in zip(_weights(run_dir), _weights(straight), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
+    assert _logged_epochs(run_dir) == _logged_epochs(straight)
