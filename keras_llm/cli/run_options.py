@@ -38,12 +38,18 @@ def _given_options(args, train_parser):
     return found
 
 
+# What a user probably meant when a recipe does not read the option given.
+_INSTEAD = {"epochs": "steps", "steps": "epochs", "corpus": "train_file", "train_file": "corpus"}
+
+
 def check_given_options(args, train_parser, honoured, recipe_name):
     """Refuse options that the recipe's task would ignore."""
+    flags = {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
     for dest, (flag, _) in _given_options(args, train_parser).items():
         if dest not in UNIVERSAL and dest not in honoured:
-            raise UserInputError(f"{flag} is not used by recipe {recipe_name!r}; see `keras-llm train --help` for "
-                                 f"the options of each kind of recipe")
+            instead = _INSTEAD.get(dest)
+            hint = f"use {flags[instead]}" if instead in honoured else "see `keras-llm train --help`"
+            raise UserInputError(f"{flag} is not used by recipe {recipe_name!r} ({hint})")
 
 
 def honour_saved_options(args, train_parser):

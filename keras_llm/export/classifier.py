@@ -1,6 +1,5 @@
 """Export a text classifier (or a sentence embedder) as a SavedModel with raw text in."""
 
-import os
 
 import tensorflow as tf
 
@@ -51,7 +50,7 @@ class SentenceEmbedderModule(tf.Module):
 def _export(module, base_dir, name):
     signatures = {"serving_default": module.serve.get_concrete_function()}
     return write_version_atomically(
-        os.path.join(base_dir, name), lambda path: tf.saved_model.save(module, path, signatures=signatures))
+        base_dir, name, lambda path: tf.saved_model.save(module, path, signatures=signatures))
 
 
 def export_text_classifier(model, tokenizer, label_names, max_length, base_dir="saved_models", name="classifier"):

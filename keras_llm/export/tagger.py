@@ -15,7 +15,6 @@ as U+FFFD. Long texts are truncated: only the words whose first word piece fits 
 Serving needs ``import tensorflow_text`` (its ops tokenize) but not keras_llm or Keras.
 """
 
-import os
 
 import tensorflow as tf
 
@@ -60,4 +59,4 @@ def export_tagger(model, tokenizer, tag_names, max_length, base_dir="saved_model
     module = TaggerModule(model, tokenizer, tag_names, max_length)
     signatures = {"serving_default": module.serve.get_concrete_function()}
     return write_version_atomically(
-        os.path.join(base_dir, name), lambda path: tf.saved_model.save(module, path, signatures=signatures))
+        base_dir, name, lambda path: tf.saved_model.save(module, path, signatures=signatures))

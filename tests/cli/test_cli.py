@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -100,7 +101,10 @@ def test_multi_worker_with_malformed_tf_config_exits_2(monkeypatch, tiny_corpus,
 
 
 def test_resume_of_a_run_of_another_model_type_exits_2(trained_run, tmp_path, capsys):
-    run_dir, _ = trained_run
+    run_dir = tmp_path / "interrupted"
+    shutil.copytree(trained_run[0], run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**info, "status": "in progress"}))  # as if killed
     assert main(["train", "bert-sentiment", "--resume", str(run_dir)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "trained a gpt model" in err, err

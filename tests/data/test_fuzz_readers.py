@@ -357,7 +357,7 @@ def test_console_script_says_one_line_for_bad_tables(tmp_path):
     for name, (content, message) in BAD_TABLES.items():
         (tmp_path / name).write_bytes(content)
         completed = subprocess.run([script, "train", "bert-classifier", "--train", str(tmp_path / name),
-                                    "--run-dir", str(tmp_path / "run"), "--steps", "1"],
+                                    "--run-dir", str(tmp_path / "run"), "--epochs", "1"],
                                    capture_output=True, text=True, timeout=120)
         assert completed.returncode == 2, completed.stderr
         assert completed.stderr.count("\n") == 1 and message in completed.stderr, completed.stderr
