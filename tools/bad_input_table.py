@@ -54,6 +54,11 @@ def _files(work):
         "conll_three_columns": write("three_columns.conll", "the\tDET\tx\n\n"),
         "conll_no_blank_lines": write("no_blank.conll", "".join(f"w{i}\tNOUN\n" for i in range(300))),
         "conll_empty": write("empty.conll", "\n\n\n"),
+        "unterminated_quote": write("unterminated.csv", 'text,label\n"good film,pos\nbad,neg\n' +
+                                    "".join(f"film {i},{'pos' if i % 2 else 'neg'}\n" for i in range(20))),
+        "every_label_once": write("once.csv", "text,label\n" + "".join(f"text {i},label{i}\n" for i in range(8))),
+        "ragged_rows": write("ragged.csv", "text,label\ngood,pos,extra\nbad,neg\n"),
+        "a_file": write("a_file", "not a folder"),
     }
 
 
@@ -72,7 +77,7 @@ def _cli_cases(files, work):
         ("unknown recipe", ["train", "no-such-recipe"]),
         ("zero steps", [*gpt, "--steps", "0"]),
         ("negative batch size", [*gpt, "--batch-size", "-3"]),
-        ("--resume of a run of another model type", ["train", "bert-sentiment", "--resume", "@GPT_RUN"]),
+        ("--resume of a run of another model type", ["train", "bert-sentiment", "--resume", "@INTERRUPTED_RUN"]),
         ("--resume of a directory that is not a run", [*gpt, "--resume", work]),
         ("unknown strategy", [*gpt, "--corpus", files["corpus"], "--strategy", "gpus"]),
         ("--strategy tpu without a TPU", [*gpt, "--corpus", files["corpus"], "--strategy", "tpu"]),
@@ -88,7 +93,43 @@ def _cli_cases(files, work):
         ("CoNLL: no blank-line separators",
          ["train", "tagger", "--run-dir", run, "--train", files["conll_no_blank_lines"]]),
         ("CoNLL: only empty sentences", ["train", "tagger", "--run-dir", run, "--train", files["conll_empty"]]),
+        ("CSV with an unterminated quote", [*clf, "--train", files["unterminated_quote"]]),
+        ("CSV where every label occurs once", [*clf, "--train", files["every_label_once"]]),
+        ("CSV with a row of 3 fields under a 2-column header", [*clf, "--train", files["ragged_rows"]]),
+        ("train on a finished run (no --overwrite)", ["train", "gpt-shakespeare-char", "--run-dir", "@GPT_RUN",
+                                                      "--corpus", files["corpus"], *TINY_GPT]),
+        ("--resume of a finished run", ["train", "gpt-shakespeare-char", "--resume", "@GPT_RUN"]),
+        ("--run-dir that is a regular file", [*gpt, "--corpus", files["corpus"], "--run-dir", files["a_file"]]),
+        ("--steps for a recipe counted in epochs", [*clf, "--train", files["reviews"], "--steps", "3"]),
+        ("--epochs for a recipe counted in steps", [*gpt, "--corpus", files["corpus"], "--epochs", "3"]),
+        ("--learning-rate nan", [*gpt, "--corpus", files["corpus"], "--learning-rate", "nan"]),
+        ("generate --temperature nan", ["generate", "@GPT_RUN", "--temperature", "nan"]),
+        ("generate --top-p inf", ["generate", "@GPT_RUN", "--top-p", "inf"]),
+        ("generate --prompt with invalid UTF-8 (as Python receives it)", ["generate", "@GPT_RUN", "--prompt",
+                                                                          "caf\udce9"]),
+        ("export --name ../../escaped", ["export", "@GPT_RUN", "--base-dir", os.path.join(work, "exports"),
+                                          "--name", "../../escaped"]),
+        ("export of a run whose run.json names recipe ../../x", ["export", "@ESCAPING_RUN", "--base-dir",
+                                                                  os.path.join(work, "exports")]),
+        ("a damaged run.json", ["export", "@DAMAGED_RUN"]),
     ]
+
+
+def _doctored_runs(gpt_run, work):
+    """Copies of the finished GPT run whose run.json escapes its base directory, is cut short, or is in progress."""
+    escaping, damaged = os.path.join(work, "run-escaping"), os.path.join(work, "run-damaged")
+    interrupted = os.path.join(work, "run-interrupted")
+    for folder in (escaping, damaged, interrupted):
+        shutil.copytree(gpt_run, folder)
+    with open(os.path.join(gpt_run, "run.json"), encoding="utf-8") as handle:
+        info = json.load(handle)
+    with open(os.path.join(escaping, "run.json"), "w", encoding="utf-8") as handle:
+        json.dump({**info, "recipe": "../../x"}, handle)
+    with open(os.path.join(damaged, "run.json"), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(info)[:40])
+    with open(os.path.join(interrupted, "run.json"), "w", encoding="utf-8") as handle:
+        json.dump({**info, "status": "in progress"}, handle)  # as a killed run leaves it
+    return {"@ESCAPING_RUN": escaping, "@DAMAGED_RUN": damaged, "@INTERRUPTED_RUN": interrupted}
 
 
 def _call(argv, env=None):
@@ -142,6 +183,7 @@ SERVING_CASES = [
     ("invalid UTF-8", [b"caf\xe9 \xff\xfe cat"]),
     ("batch of 0", []),
     ("batch of 256", [b"the cat sat"] * 256),
+    ("a NUL byte between words", [b"the cat\x00sat on the mat"]),
 ]
 
 
@@ -177,11 +219,12 @@ def main_():
     files = _files(args.work_dir)
     exports = {kind: _train_and_export(kind, files, args.work_dir) for kind in ("gpt", "classifier", "translator",
                                                                                   "tagger")}
+    special_runs = {"@GPT_RUN": exports["gpt"][0], **_doctored_runs(exports["gpt"][0], args.work_dir)}
     print("## Command line (`keras-llm ...`)\n")
     print("| case | exit code | stderr |\n|---|---|---|")
     bad_tf_config = '{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}'
     for name, argv in _cli_cases(files, args.work_dir):
-        argv = [exports["gpt"][0] if item == "@GPT_RUN" else item for item in argv]
+        argv = [special_runs.get(item, item) for item in argv]
         env = {"TF_CONFIG": bad_tf_config} if "multi_worker" in argv else None
         code, err, _ = _call(argv, env)
         lines = err.count("\n") + 1 if err else 0

@@ -19,6 +19,7 @@ import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loa
 from keras_llm.cli.arguments import add_shared_train_arguments, positive_float, positive_int
 from keras_llm.cli.run_options import check_given_options, honour_saved_options
 from keras_llm.errors import UserInputError
+from keras_llm.files import user_fixable_reason
 
 PLUGINS = ("keras_llm.cli.gpt", "keras_llm.cli.classifier", "keras_llm.cli.masked_lm", "keras_llm.cli.translator",
            "keras_llm.cli.tagger", "keras_llm.cli.embed", "keras_llm.cli.compare")
@@ -180,6 +181,13 @@ def main(argv=None):
         handlers[args.command](args)
     except UserInputError as error:
         print(f"keras-llm: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001  (only a full disk or a permission problem becomes one line)
+        reason = user_fixable_reason(error)
+        if reason is None:
+            raise
+        where = getattr(error, "filename", None)
+        print(f"keras-llm: error: cannot write{' ' + str(where) if where else ''}: {reason}", file=sys.stderr)
         return 2
     return 0
 

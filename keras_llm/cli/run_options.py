@@ -56,7 +56,9 @@ def honour_saved_options(args, train_parser):
     """A resumed run takes its recorded options; a new run records them. Returns ``args``."""
     path = os.path.join(args.run_dir, OPTIONS_FILE)
     given = {dest: value for dest, (_, value) in _given_options(args, train_parser).items() if dest not in RUNTIME_ONLY}
-    if not os.path.isfile(path):
+    # Until run.json exists nothing was trained: a start that failed before it (a wrong path, say)
+    # must not pin its options on the next attempt.
+    if not os.path.isfile(path) or not os.path.isfile(os.path.join(args.run_dir, "run.json")):
         atomic_write_text(path, json.dumps(given, indent=2, sort_keys=True))
         return args
     saved = _read(path)

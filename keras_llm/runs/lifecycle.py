@@ -63,7 +63,8 @@ def _read_info_if_any(run_dir):
 def open_run(run_dir, kind, overwrite=False, log=print):
     """Hold ``run_dir`` for one training run of a ``kind`` model; marks it finished when the block succeeds."""
     _check_is_folder(run_dir)
-    with _locked(run_dir):
+    created = not os.path.exists(run_dir)
+    with _locked(run_dir), _removed_if_nothing_started(run_dir, created):
         state = run_state(run_dir)
         if state == FINISHED and overwrite:
             moved_to = _move_aside(run_dir)
@@ -78,6 +79,17 @@ def open_run(run_dir, kind, overwrite=False, log=print):
                 raise UserInputError(f"{run_dir} holds a {found!r} run; a {kind!r} run cannot resume it")
         yield run_dir
         mark_finished(run_dir)
+
+
+@contextlib.contextmanager
+def _removed_if_nothing_started(run_dir, created):
+    """A run directory this call created is removed again when the run fails before it wrote run.json."""
+    try:
+        yield
+    except BaseException:
+        if created and run_state(run_dir) == NEW:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def mark_finished(run_dir):

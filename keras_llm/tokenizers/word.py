@@ -34,6 +34,8 @@ def pre_tokenize(strings):
         ``tf.RaggedTensor`` of ``tf.string``, ``(batch, None)``.
     """
     strings = tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace")
+    # regex_split stops reading a string at a NUL byte (every later word would be lost): NUL separates words.
+    strings = tf.strings.regex_replace(strings, "\x00", " ")
     return tf_text.regex_split(strings, _SPLIT, _KEEP)
 
 

@@ -135,3 +135,7 @@ def test_every_python_whitespace_only_separates():
     tok = WordTokenizer.train(text, min_frequency=1)
     assert sorted(tok.vocabulary) == sorted(["[UNK]", "alpha", "beta"])
     assert tok.decode(tok.encode(text)) == "alpha beta alpha beta"
+
+
+def test_a_nul_byte_separates_words_and_drops_none():
+    assert pre_tokenize(tf.constant(["a b\x00c d", "\x00y"])).to_list() == [[b"a", b"b", b"c", b"d"], [b"y"]]
