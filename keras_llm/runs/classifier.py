@@ -22,6 +22,7 @@ from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
+from keras_llm.training.run_callbacks import run_paths
 
 MODEL_KIND = "bert-classifier"
 
@@ -120,7 +121,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0])
     model = build_bert_classifier(backbone, len(label_names))
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer.save(os.path.join(run_dir, "tokenizer"))
+    tokenizer.save(run_paths(run_dir)["tokenizer"])
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "
         f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,

@@ -20,6 +20,7 @@ from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
+from keras_llm.training.run_callbacks import run_paths
 
 
 def _corpus_path(recipe, corpus):
@@ -50,7 +51,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
         read_run_info(run_dir, expected_model="gpt")  # resuming someone else's run would mix models
     corpus_path = _corpus_path(recipe, corpus)
     text = read_text(corpus_path)
-    tokenizer_dir = os.path.join(run_dir, "tokenizer")
+    tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
         tokenizer = load_tokenizer(tokenizer_dir)
     else:

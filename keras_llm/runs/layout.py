@@ -1,4 +1,9 @@
-"""``run.json``: what a run directory holds (recipe, model kind, settings)."""
+"""``run.json``: what a run directory holds (recipe, model kind, settings), and loading a trained run.
+
+The folder layout itself (run.json, tokenizer/, best.keras, final.keras, backup/, history.csv, logs/)
+is defined once, by :func:`keras_llm.training.run_callbacks.run_paths`, because the training floor
+writes most of it; this module reads and names it through that function.
+"""
 
 import json
 import os
@@ -8,8 +13,7 @@ import keras
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text
 from keras_llm.tokenizers import load_tokenizer
-
-RUN_FILE = "run.json"
+from keras_llm.training.run_callbacks import RUN_FILE, run_paths  # noqa: F401  (RUN_FILE re-exported)
 
 
 def default_run_dir(recipe_name):
@@ -42,14 +46,15 @@ def write_run_info(run_dir, info):
 def load_trained_run(run_dir, expected_model, which="best"):
     """``(model, tokenizer, run_info)``: ``<which>.keras`` (else ``final.keras``) and ``tokenizer/``."""
     info = read_run_info(run_dir, expected_model=expected_model)
-    return load_run_model(run_dir, which), load_tokenizer(os.path.join(run_dir, "tokenizer")), info
+    return load_run_model(run_dir, which), load_tokenizer(run_paths(run_dir)["tokenizer"]), info
 
 
 def load_run_model(run_dir, which="best"):
     """The run's ``<which>.keras`` ("best" or "final"; falls back to ``final.keras``), loaded safely."""
-    path = os.path.join(run_dir, f"{which}.keras")
+    paths = run_paths(run_dir)
+    path = paths[which]
     if not os.path.isfile(path):
-        path = os.path.join(run_dir, "final.keras")
+        path = paths["final"]
     if not os.path.isfile(path):
         raise UserInputError(f"{run_dir} has no trained model yet ({which}.keras is missing)")
     return load_keras_model(path)

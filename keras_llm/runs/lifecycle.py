@@ -29,6 +29,7 @@ import shutil
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, one_line_write_errors
 from keras_llm.runs.layout import RUN_FILE, default_run_dir
+from keras_llm.training.run_callbacks import run_paths
 
 NEW, IN_PROGRESS, FINISHED = "new", "in progress", "finished"
 LOCK_FILE = ".lock"
@@ -42,8 +43,8 @@ def run_state(run_dir):
         return NEW
     if info.get("status") == FINISHED:
         return FINISHED
-    legacy_finished = "status" not in info and os.path.isfile(os.path.join(run_dir, "final.keras")) \
-        and not os.path.isdir(os.path.join(run_dir, "backup"))
+    paths = run_paths(run_dir)
+    legacy_finished = "status" not in info and os.path.isfile(paths["final"]) and not os.path.isdir(paths["backup"])
     return FINISHED if legacy_finished else IN_PROGRESS
 
 
@@ -98,7 +99,7 @@ def mark_finished(run_dir):
     info = _read_info_if_any(run_dir)
     if info is not None and info.get("status") != FINISHED:
         atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({**info, "status": FINISHED}, indent=2))
-    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
+    shutil.rmtree(run_paths(run_dir)["backup"], ignore_errors=True)
 
 
 def run_lifecycle(kind):

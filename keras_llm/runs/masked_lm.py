@@ -13,6 +13,7 @@ from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig
 from keras_llm.training.masked_lm import train_masked_lm
+from keras_llm.training.run_callbacks import run_paths
 
 MODEL_KIND = "bert-mlm"
 
@@ -26,7 +27,7 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
         read_run_info(run_dir, expected_model=MODEL_KIND)
     path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])
     lines = [line for line in read_text(path).split("\n") if line.strip()]
-    tokenizer_dir = os.path.join(run_dir, "tokenizer")
+    tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):
         tokenizer = load_tokenizer(tokenizer_dir)
     else:

@@ -20,6 +20,7 @@ from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, wri
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
 
 MODEL_KIND = "token-classifier"
@@ -102,7 +103,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         model = build_token_classifier(options.pop("backbone", "bert"), len(tag_names), tokenizer.vocab_size, **options)
 
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer.save(os.path.join(run_dir, "tokenizer"))
+    tokenizer.save(run_paths(run_dir)["tokenizer"])
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(tag_names)} tags, "
         f"{len(train_sentences)} training / {len(valid_sentences)} validation sentences; run directory {run_dir}")
     entity = is_bio_tagset(tag_names)
