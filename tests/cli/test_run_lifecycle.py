@@ -114,6 +114,9 @@ def test_a_resumed_run_keeps_its_own_options(tmp_path):
     parser = _train_parser()
     run_dir = str(tmp_path)
     honour_saved_options(parser.parse_args(["--run-dir", run_dir, "--steps", "400", "--corpus", "small.txt"]), parser)
+    # A start that failed before training (no run.json yet) pins nothing: the next attempt records anew.
+    honour_saved_options(parser.parse_args(["--run-dir", run_dir, "--steps", "400", "--corpus", "small.txt"]), parser)
+    (tmp_path / "run.json").write_text(json.dumps({"model": "gpt", "status": "in progress"}))  # training began
     resumed = honour_saved_options(parser.parse_args(["--run-dir", run_dir, "--strategy", "default"]), parser)
     assert (resumed.steps, resumed.corpus, resumed.strategy) == (400, "small.txt", "default")
     with pytest.raises(UserInputError, match="started with --steps 400"):
