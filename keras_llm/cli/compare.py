@@ -53,6 +53,7 @@ def _compare(args):
         settings = ClassifierComparisonSettings(
             valid_path=args.valid_file, jit_compile=not args.no_jit, verbose=2,
             **given(args, "out_dir", "text_column", "label_column", "models", "epochs", "seed"))
+        settings.command = _classify_command(args.train_file, settings)
         compare_classifiers(args.train_file, settings)
         print(f"report written to {settings.out_dir}/report.md")
         return
@@ -64,4 +65,28 @@ def _compare(args):
         jit_compile=False if args.no_jit else None, verbose=2,
         **given(args, "tokenizer", "models", "params", "steps", "minutes", "out_dir", "sequence_length", "batch_size",
                 "seed", "ngram_order", "eval_interval", "eval_batches", "sample_tokens"))
+    settings.command = _lm_command(args.corpus, settings)
     compare_language_models(args.corpus, settings)
+
+
+def _lm_command(corpus, s):
+    """The `keras-llm compare` line that reproduces checked settings ``s`` (every resolved value spelled out)."""
+    parts = ["keras-llm compare", f"--corpus {corpus}", f"--tokenizer {s.tokenizer}", f"--models {','.join(s.models)}"]
+    parts += [f"--params {s.params}"] if s.params else []
+    parts += [f"--steps {s.steps}"] if s.steps else [f"--minutes {s.minutes:g}"]
+    parts += [f"--out-dir {s.out_dir}", f"--sequence-length {s.sequence_length}", f"--batch-size {s.batch_size}",
+              f"--seed {s.seed}", f"--eval-interval {s.eval_interval}", f"--eval-batches {s.eval_batches}"]
+    parts += [f"--ngram-order {s.ngram_order}"] if "ngram" in s.models else []
+    parts += [f"--sample-tokens {s.sample_tokens}"]
+    parts += ["--no-jit"] if s.jit_compile is False else []
+    return " ".join(parts)
+
+
+def _classify_command(train_file, s):
+    """The `keras-llm compare --task classify` line that reproduces checked settings ``s``."""
+    parts = ["keras-llm compare --task classify", f"--train {train_file}"]
+    parts += [f"--valid {s.valid_path}"] if s.valid_path else []
+    parts += [f"--text-column {s.text_column}", f"--label-column {s.label_column}", f"--models {','.join(s.models)}",
+              f"--epochs {s.epochs}", f"--seed {s.seed}"]
+    parts += ["--no-jit"] if not s.jit_compile else []
+    return " ".join(parts)

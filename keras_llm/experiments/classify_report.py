@@ -21,21 +21,10 @@ DESCRIPTIONS = {
 }
 
 
-def command_line(record):
-    """The ``keras-llm compare --task classify`` line that reproduces a run."""
-    parts = ["keras-llm compare --task classify", f"--train {record['train']}"]
-    if record["valid"]:
-        parts.append(f"--valid {record['valid']}")
-    parts += [f"--text-column {record['text_column']}", f"--label-column {record['label_column']}",
-              f"--models {','.join(record['models'])}", f"--epochs {record['epochs']}",
-              f"--seed {record['seed']}"]
-    return " ".join(parts)
-
-
 def _settings_lines(record, validation_fraction):
     split = (f"validation file {record['valid']}" if record["valid"]
              else f"stratified {validation_fraction:.0%} of the training file (seed {record['seed']})")
-    return [f"- command: `{command_line(record)}`",
+    return [f"- command: `{record['command']}`",
             f"- split: {split}",
             f"- budget: at most {record['epochs']} epochs each, batch size {record['batch_size']}, early "
             f"stopping on validation loss (patience {record['patience']}, best weights restored)",

@@ -86,6 +86,7 @@ class ClassifierComparisonSettings:
     bert_layers: int = 2
     bert_vocab_size: int = 4000
     jit_compile: bool = True
+    command: str | None = None  # how the caller spells this run (the CLI gives its command line)
 
     def __post_init__(self):
         self.models = parse_classifier_models(self.models)
@@ -104,7 +105,8 @@ class ClassifierComparisonSettings:
                 "epochs": self.epochs, "max_length": self.max_length, "seed": self.seed,
                 "hidden_dim": self.hidden_dim, "bert_layers": self.bert_layers,
                 "bert_vocab_size": self.bert_vocab_size, "jit_compile": self.jit_compile,
-                "batch_size": BATCH_SIZE, "patience": PATIENCE}
+                "batch_size": BATCH_SIZE, "patience": PATIENCE,
+                "command": self.command or f"compare_classifiers({os.fspath(train_path)!r}, settings)"}
 
 
 def load_split(train_path, valid_path, text_column, label_column, seed):
@@ -121,7 +123,8 @@ def load_split(train_path, valid_path, text_column, label_column, seed):
         return (texts, label_ids), (valid_texts, np.asarray([index[v] for v in valid_labels], np.int32)), label_names
     train_index, valid_index = stratified_split(label_ids, VALIDATION_FRACTION, seed=seed, label_names=label_names)
     if len(valid_index) == 0 or len(train_index) == 0:
-        raise UserInputError(f"{train_path} is too small to hold out a validation split; add rows or pass --valid")
+        raise UserInputError(f"{train_path} is too small to hold out a validation split; add rows or pass a "
+                             f"validation file (valid_path)")
     pick = lambda index: [texts[i] for i in index]  # noqa: E731
     return (pick(train_index), label_ids[train_index]), (pick(valid_index), label_ids[valid_index]), label_names
 

@@ -28,7 +28,7 @@ import keras
 
 from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
-from keras_llm.experiments.lm_report import command_line, plot_curves, render_report, write_report  # noqa: F401
+from keras_llm.experiments.lm_report import plot_curves, render_report, write_report  # noqa: F401
 from keras_llm.experiments.lm_runs import ModelResult, run_neural, run_ngram
 from keras_llm.experiments.lm_scoring import trainer_validation_windows
 from keras_llm.experiments.lm_sizing import choose_gpt, choose_rnn, neural_config  # noqa: F401
@@ -97,6 +97,7 @@ class LMComparisonSettings:
     temperature: float = 0.8
     jit_compile: bool | None = None
     verbose: int = 0
+    command: str | None = None  # how the caller spells this run (the CLI gives its command line)
 
     def __post_init__(self):
         self.models = parse_models(self.models)
@@ -115,7 +116,7 @@ class LMComparisonSettings:
 
     def _check_budget(self):
         if self.steps is not None and self.minutes is not None:
-            raise UserInputError("give either --steps or --minutes, not both")
+            raise UserInputError("give either steps or minutes, not both")
         if self.minutes is not None:
             if not (isinstance(self.minutes, (int, float)) and math.isfinite(self.minutes) and self.minutes > 0):
                 raise UserInputError(f"minutes must be a positive number; got {self.minutes!r}")
@@ -198,7 +199,7 @@ def settings_record(corpus, text, tokens, settings, training):
         "sample_tokens": s.sample_tokens, "temperature": s.temperature,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs visible",
         "versions": f"tensorflow {_version('tensorflow')}, keras {keras.__version__}",
-        "command": command_line(corpus, settings),
+        "command": settings.command or f"compare_language_models({os.fspath(corpus)!r}, settings)",
     }
 
 

@@ -11,20 +11,6 @@ import os
 import time
 
 
-def command_line(corpus, settings):
-    """The ``keras-llm compare`` command that reproduces ``settings`` (checked ``LMComparisonSettings``)."""
-    s = settings
-    parts = ["keras-llm compare", f"--corpus {corpus}", f"--tokenizer {s.tokenizer}", f"--models {','.join(s.models)}"]
-    parts += [f"--params {s.params}"] if s.params else []
-    parts += [f"--steps {s.steps}"] if s.steps else [f"--minutes {s.minutes:g}"]
-    parts += [f"--out-dir {s.out_dir}", f"--sequence-length {s.sequence_length}", f"--batch-size {s.batch_size}",
-              f"--seed {s.seed}", f"--eval-interval {s.eval_interval}", f"--eval-batches {s.eval_batches}"]
-    parts += [f"--ngram-order {s.ngram_order}"] if "ngram" in s.models else []
-    parts += [f"--sample-tokens {s.sample_tokens}"] if s.sample_tokens != 200 else []
-    parts += ["--no-jit"] if s.jit_compile is False else []
-    return " ".join(parts)
-
-
 def _number(value, digits=4):
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 

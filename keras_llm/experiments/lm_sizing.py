@@ -126,7 +126,7 @@ def choose_gpt(target, vocab_size, max_length):
             candidates.append((abs(math.log(d / (32 * layers))), abs(math.log(count / target)), d, layers))
     if not candidates:
         raise UserInputError(f"no GPT in the search grid has {target:,} parameters ±25% for a vocabulary of "
-                             f"{vocab_size}; choose another --params")
+                             f"{vocab_size}; choose another params")
     _, _, d, layers = min(candidates)
     _confirm(gpt_config(vocab_size, max_length, d, layers), gpt_parameter_table(vocab_size, max_length)[(d, layers)])
     return {"max_length": max_length, "num_layers": layers, "num_heads": gpt_heads(d), "hidden_dim": d}
@@ -141,7 +141,7 @@ def choose_rnn(cell, target, vocab_size):
             candidates.append((abs(math.log(embedding_dim / (best / 2))), embedding_dim, best))
     if not candidates:
         raise UserInputError(f"no {cell.upper()} in the search grid has {target:,} parameters ±25% for a "
-                             f"vocabulary of {vocab_size}; choose another --params")
+                             f"vocabulary of {vocab_size}; choose another params")
     _, embedding_dim, units = min(candidates)
     _confirm(rnn_config(cell, vocab_size, embedding_dim, units), table[(embedding_dim, units)])
     return {"cell": cell, "num_layers": RNN_LAYERS, "units": units, "embedding_dim": embedding_dim, "dropout": 0.0}

@@ -83,7 +83,7 @@ def share_tokens(text, kind, sequence_length, bpe_vocab_size=512):
     if len(train_ids) < need or len(valid_ids) < need:
         raise UserInputError(
             f"corpus too small: {len(train_ids)} training and {len(valid_ids)} validation tokens, but each split "
-            f"needs at least sequence length + 1 = {need}; use a longer corpus or a smaller --sequence-length")
+            f"needs at least sequence length + 1 = {need}; use a longer corpus or a smaller sequence_length")
     stream, trainer_valid_count = join_train_validation(train_ids, valid_ids)
     if trainer_valid_count < need:
         raise UserInputError(f"corpus too small: the trainer's validation part has {trainer_valid_count} tokens, "

@@ -32,7 +32,7 @@ def _data_path(given, recipe_value, recipe_name, option):
     if given:
         return os.fspath(given)
     if not recipe_value:
-        raise UserInputError(f"recipe {recipe_name!r} needs {option} FILE (tab-separated source<TAB>target pairs)")
+        raise UserInputError(f"recipe {recipe_name!r} needs {option} of tab-separated source<TAB>target pairs")
     return recipe_value if os.path.isabs(recipe_value) else os.path.join(bundled_data_dir(), recipe_value)
 
 
@@ -80,7 +80,7 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model=MODEL_KIND)
     data = recipe.get("data", {})
-    pairs_path = _data_path(pairs_file, data.get("pairs"), recipe_name, "--pairs")
+    pairs_path = _data_path(pairs_file, data.get("pairs"), recipe_name, "a pairs file (pairs_file)")
     columns = (data.get("source_column", 0) if source_column is None else source_column,
                data.get("target_column", 1) if target_column is None else target_column)
     training = TranslatorTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
