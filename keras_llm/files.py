@@ -12,6 +12,7 @@ Example:
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -128,6 +129,18 @@ def atomic_directory(path):
         finally:
             shutil.rmtree(tmp_path, ignore_errors=True)
             shutil.rmtree(old_path, ignore_errors=True)
+
+
+def read_json_object(path):
+    """The JSON object in ``path``; a file cut short or overwritten with other content is one line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except (ValueError, UnicodeDecodeError):
+        raise UserInputError(f"{path} is damaged (not valid JSON)") from None
+    if not isinstance(value, dict):
+        raise UserInputError(f"{path} is damaged (not a JSON object)")
+    return value
 
 
 def fsync_directory(directory):

@@ -16,7 +16,7 @@ import json
 import os
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import atomic_write_text
+from keras_llm.files import atomic_write_text, read_json_object
 
 OPTIONS_FILE = "cli_options.json"
 # Read by `train` itself or by every task; how and where to run may change on resume.
@@ -61,7 +61,7 @@ def honour_saved_options(args, train_parser):
     if not os.path.isfile(path) or not os.path.isfile(os.path.join(args.run_dir, "run.json")):
         atomic_write_text(path, json.dumps(given, indent=2, sort_keys=True))
         return args
-    saved = _read(path)
+    saved = read_json_object(path)
     flags = {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
     for dest in sorted(set(given) | set(saved)):
         if dest in given and given[dest] != saved.get(dest):
@@ -70,14 +70,3 @@ def honour_saved_options(args, train_parser):
                                  f"(leave out {flags.get(dest, dest)}, or train into a new run directory)")
         setattr(args, dest, saved[dest])
     return args
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            saved = json.load(handle)
-    except (ValueError, UnicodeDecodeError):
-        raise UserInputError(f"{path} is damaged (not valid JSON)") from None
-    if not isinstance(saved, dict):
-        raise UserInputError(f"{path} is damaged (not a JSON object)")
-    return saved

@@ -11,7 +11,7 @@ import os
 import keras
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import atomic_write_text
+from keras_llm.files import atomic_write_text, read_json_object
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.run_callbacks import RUN_FILE, run_paths  # noqa: F401  (RUN_FILE re-exported)
 
@@ -26,13 +26,7 @@ def read_run_info(run_dir, expected_model=None):
     path = os.path.join(run_dir, RUN_FILE)
     if not os.path.isfile(path):
         raise UserInputError(f"{run_dir} is not a keras-llm run directory (no {RUN_FILE})")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            info = json.load(handle)
-    except (ValueError, UnicodeDecodeError):
-        raise UserInputError(f"{path} is damaged (not valid JSON)") from None
-    if not isinstance(info, dict):
-        raise UserInputError(f"{path} is damaged (not a JSON object)")
+    info = read_json_object(path)
     if expected_model and info.get("model") != expected_model:
         raise UserInputError(f"{run_dir} holds a {info.get('model')!r} run, not a {expected_model!r} run")
     return info

@@ -27,7 +27,7 @@ import os
 import shutil
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import atomic_write_text, one_line_write_errors
+from keras_llm.files import atomic_write_text, one_line_write_errors, read_json_object
 from keras_llm.runs.layout import RUN_FILE, default_run_dir
 from keras_llm.training.run_callbacks import run_paths
 
@@ -50,14 +50,7 @@ def run_state(run_dir):
 
 def _read_info_if_any(run_dir):
     path = os.path.join(run_dir, RUN_FILE)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (ValueError, UnicodeDecodeError):
-        raise UserInputError(f"{path} is damaged (not valid JSON); move the run directory aside and start "
-                             f"a new run") from None
+    return read_json_object(path) if os.path.isfile(path) else None
 
 
 @contextlib.contextmanager

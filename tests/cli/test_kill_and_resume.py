@@ -8,17 +8,16 @@ right after it, and after the last epoch before the final model is saved. The de
 each trainer at one point (each point covered once); `-m slow` runs every trainer at every point.
 """
 
-import csv
 import os
 import random
 
 import keras
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing import event_accumulator
 
 import keras_llm  # noqa: F401  (registers the layers, so final.keras loads)
 from tests.conftest import run_cli
+from tests.training.test_resume import _logged_epochs
 
 DEFAULT_CASES = [("gpt", "mid-epoch@1:0"), ("masked-lm", "before-backup@1"), ("classifier", "mid-backup@1"),
                  ("tagger", "after-backup@0"), ("translator", "train-end@3")]
@@ -69,15 +68,6 @@ def _train(run_dir, argv, failpoint=None):
 
 def _weights(run_dir):
     return keras.models.load_model(os.path.join(run_dir, "final.keras"), compile=False).get_weights()
-
-
-def _logged_epochs(run_dir):
-    with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
-        csv_epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
-    accumulator = event_accumulator.EventAccumulator(os.path.join(run_dir, "logs", "validation"),
-                                                     size_guidance={"tensors": 0})
-    accumulator.Reload()
-    return csv_epochs, [event.step for event in accumulator.Tensors("epoch_loss")]
 
 
 _uninterrupted = {}
