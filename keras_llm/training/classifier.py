@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.checks import positive_int
+from keras_llm.data.classification import text_classification_dataset  # noqa: F401  (also its old home)
 from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
@@ -42,31 +43,6 @@ class ClassifierTrainingConfig:
             positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
-
-
-def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size, shuffle=False, seed=0,
-                                epochs=None):
-    """Batches of ``(encoded inputs dict, label ids)``; tokenization runs inside the tf.data graph.
-
-    Texts longer than ``max_length`` tokens are truncated by the tokenizer. With ``shuffle``,
-    pass ``epochs``: the stream then holds ``epochs`` passes, each in its own order drawn from
-    ``seed + epoch`` and each ending with its own (possibly short) batch. Because every epoch's
-    order is fixed in advance, a run resumed after a crash can skip the finished epochs'
-    batches and see exactly the batches an uninterrupted run would have seen.
-    """
-    label_ids = np.asarray(label_ids, np.int32)
-    if shuffle:
-        orders = np.stack([np.random.default_rng(seed + epoch).permutation(len(texts))
-                           for epoch in range(epochs or 1)])
-        texts, label_ids = np.asarray(list(texts), object)[orders], label_ids[orders]
-        data = tf.data.Dataset.from_tensor_slices((tf.constant(texts.tolist(), tf.string),
-                                                   tf.constant(label_ids)))
-        data = data.flat_map(lambda text, label: tf.data.Dataset.from_tensor_slices((text, label)).batch(batch_size))
-    else:
-        data = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(label_ids)))
-        data = data.batch(batch_size)
-    return data.map(lambda text, label: (tokenizer.encode_batch(text, max_length=max_length), label),
-                    num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def fine_tuning_optimizer(model, config, steps_per_epoch):

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
+from keras_llm.data.tagging import PAD_MULTIPLE, tagging_dataset, trim_to_longest  # noqa: F401  (old home)
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import TimeLimit
@@ -26,8 +27,6 @@ from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
-
-PAD_MULTIPLE = 16
 
 
 @dataclasses.dataclass
@@ -46,47 +45,6 @@ class TaggerTrainingConfig(ClassifierTrainingConfig):
             raise UserInputError(f"max_length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
-
-
-def _trim(inputs, *extra):
-    longest = tf.maximum(tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1)), 1)
-    width = tf.minimum(tf.shape(inputs["token_ids"])[1], -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE)
-    cut = {key: value[:, :width] for key, value in inputs.items() if key in ("token_ids", "segment_ids",
-                                                                                 "padding_mask")}
-    return (cut, *[value[:, :width] for value in extra])
-
-
-def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=False, seed=0, epochs=1):
-    """Batches of ``(inputs dict, labels)`` for ``model.fit``.
-
-    Args:
-        tokenizer: a WordPiece tokenizer.
-        words: list of sentences, each a list of str.
-        tag_ids: list of int lists (same shapes as ``words``; -1 = unknown tag, ignored).
-        max_length: longest sequence (pieces + 2).
-        shuffle: with ``shuffle``, the stream holds ``epochs`` passes, each in its own order drawn
-            from ``seed + epoch`` and each ending with its own (possibly short) batch. Every
-            epoch's order is fixed in advance, so a resumed run can skip the finished epochs'
-            batches and see exactly the batches an uninterrupted run would have seen.
-
-    Returns:
-        ``tf.data.Dataset`` of (dict of int32 ``(batch, width)``, int32 labels ``(batch, width)``).
-    """
-    all_words = tf.ragged.constant(words, dtype=tf.string)
-    all_tags = tf.ragged.constant(tag_ids, dtype=tf.int32)
-
-    def encode(batch_words, batch_tags):
-        out = align_words(tokenizer, batch_words, max_length, batch_tags)
-        return _trim(out, out["labels"])
-
-    if shuffle:
-        orders = np.stack([np.random.default_rng(seed + epoch).permutation(len(words)) for epoch in range(epochs)])
-        data = tf.data.Dataset.from_tensor_slices(orders.astype(np.int64)).flat_map(
-            lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-        data = data.map(lambda index: (tf.gather(all_words, index), tf.gather(all_tags, index)))
-    else:
-        data = tf.data.Dataset.from_tensor_slices((all_words, all_tags)).ragged_batch(batch_size)
-    return data.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def word_accuracy():
@@ -120,7 +78,7 @@ def predict_tags(model, tokenizer, words, max_length, batch_size=64):
     ids, scores = [], []
     for batch in data:
         out = align_words(tokenizer, batch, max_length)
-        probabilities = tf.nn.softmax(tf.cast(model(_trim(out)[0], training=False), tf.float32), axis=-1)
+        probabilities = tf.nn.softmax(tf.cast(model(trim_to_longest(out)[0], training=False), tf.float32), axis=-1)
         per_word = tf.gather(probabilities, out["first_piece"], batch_dims=1)  # (batch, words, tags) ragged
         guess = np.argmax(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
         best = np.max(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
