@@ -5,6 +5,7 @@ A classifier run directory holds ``run.json`` (recipe, labels, settings), ``toke
 test split, ``test_metrics.json``.
 """
 
+import dataclasses
 import json
 import os
 
@@ -14,7 +15,7 @@ import numpy as np
 from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.errors import UserInputError
-from keras_llm.models.bert import BERT_BACKBONE, BertConfig, build_bert_backbone
+from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
@@ -42,8 +43,8 @@ def resolve_init_from(init_from):
     return resolve_model_directory(init_from) if init_from else init_from
 
 
-def _backbone_and_tokenizer(init_from, recipe, texts):
-    """Pretrained (HF directory or earlier run) or fresh backbone, with its tokenizer."""
+def _backbone_and_tokenizer(init_from, recipe, texts, max_length):
+    """Pretrained (HF directory or earlier run) or fresh backbone (positions for ``max_length``), with its tokenizer."""
     if init_from and os.path.isfile(os.path.join(init_from, RUN_FILE)):
         if read_run_info(init_from).get("model") == "bert-mlm":
             from keras_llm.runs.masked_lm import load_mlm_backbone
@@ -56,8 +57,30 @@ def _backbone_and_tokenizer(init_from, recipe, texts):
     spec = recipe.get("tokenizer", {})
     tokenizer = WordPieceTokenizer.train(texts, vocab_size=int(spec.get("vocab_size", 8000)),
                                          lowercase=bool(spec.get("lowercase", True)))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, **recipe.get("model_config", {}))
+    model_config = recipe.get("model_config", {})
+    positions = max(int(model_config.get("max_length", 0)), max_length)  # a longer --max-length gets its table
+    config = BertConfig(vocab_size=tokenizer.vocab_size, **{**model_config, "max_length": positions})
     return build_bert_backbone(config), tokenizer
+
+
+def fit_max_length(backbone, training, overrides, source, log=print):
+    """``training`` with ``max_length`` no longer than ``backbone``'s position table.
+
+    A pretrained encoder (a masked-LM run, a Hugging Face BERT) fixes how many positions exist.
+    A recipe default longer than that is lowered to it, with one line of log; a ``max_length``
+    the user asked for explicitly (in ``overrides``) that does not fit is refused.
+    """
+    try:
+        positions = backbone.get_layer(POSITION_EMBEDDING).max_length
+    except ValueError:  # no position table (a BiLSTM): any length fits
+        return training
+    if training.max_length <= positions:
+        return training
+    if "max_length" in (overrides or {}):
+        raise UserInputError(f"max_length {training.max_length} is longer than the {positions} positions of the "
+                             f"pretrained model {source}; use a max_length of at most {positions}")
+    log(f"max_length {training.max_length} → {positions}: the pretrained model {source} has {positions} positions")
+    return dataclasses.replace(training, max_length=positions)
 
 
 def _split(texts, label_ids, fraction, seed, label_names=None):
@@ -118,7 +141,9 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     training = ClassifierTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
-    backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0])
+    backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0], training.max_length)
+    if init_from:
+        training = fit_max_length(backbone, training, training_overrides, init_from, log)
     model = build_bert_classifier(backbone, len(label_names))
     os.makedirs(run_dir, exist_ok=True)
     tokenizer.save(run_paths(run_dir)["tokenizer"])

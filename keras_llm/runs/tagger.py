@@ -15,7 +15,7 @@ from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
-from keras_llm.runs.classifier import resolve_init_from
+from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
@@ -92,6 +92,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     model_config = {**recipe.get("model_config", {}), **(model_overrides or {})}
     if init_from:
         pretrained, tokenizer = _pretrained(init_from)
+        training = fit_max_length(pretrained, training, training_overrides, init_from, log)
         model = build_token_classifier("bert", len(tag_names), pretrained=pretrained,
                                        dropout=model_config.get("dropout", 0.1))
     else:

@@ -124,3 +124,17 @@ def test_a_damaged_newest_backup_falls_back_with_its_own_epoch_count(data_files,
     for ours, theirs in zip(_weights(run_dir), _weights(straight), strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
     assert _logged_epochs(run_dir) == _logged_epochs(straight)
+
+
+def test_a_classifier_fine_tuned_from_the_masked_lm_run_inherits_its_length(data_files, tmp_path, tmp_path_factory):
+    """The hand-off `keras-llm train bert-mlm` suggests (its run above, 64 positions; the classifier
+    recipe's default is 128): the length is lowered with a note; an explicit longer one is refused."""
+    mlm_run = _reference("masked-lm", data_files, tmp_path_factory)
+    argv = ["train", "bert-classifier", "--train", data_files["csv"], "--text-column", "review", "--label-column",
+            "sentiment", "--init-from", mlm_run, "--epochs", "1", "--no-jit"]
+    tuned = run_cli(*argv, "--run-dir", tmp_path / "tuned")
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    assert "max_length 128 → 64" in tuned.stdout
+    refused = run_cli(*argv, "--max-length", "100", "--run-dir", tmp_path / "refused")
+    assert refused.returncode == 2 and "at most 64" in refused.stderr, refused.stderr[-3000:]
+    assert not (tmp_path / "refused").exists()
