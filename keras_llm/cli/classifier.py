@@ -27,7 +27,7 @@ def train(args):
     run_dir, _ = train_classifier_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
-        training_overrides=epoch_training_overrides(args))
+        training_overrides=epoch_training_overrides(args), verbose=args.verbose)
     print(f"done. Classify: keras-llm classify {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir

@@ -47,7 +47,7 @@ def train(args):
     tokenizer = {"kind": args.tokenizer} if args.tokenizer else None
     run_dir, _ = train_gpt_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
                                training_overrides=step_training_overrides(args), model_overrides=model,
-                               tokenizer_overrides=tokenizer)
+                               tokenizer_overrides=tokenizer, verbose=args.verbose)
     print(f"done. Generate: keras-llm generate {run_dir} --prompt 'ROMEO:'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir

@@ -18,6 +18,7 @@ import sys
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
 from keras_llm.cli.arguments import add_shared_train_arguments, positive_float, positive_int
 from keras_llm.cli.run_options import check_given_options, honour_saved_options
+from keras_llm.cli.stderr_filter import filtered_stderr
 from keras_llm.errors import UserInputError
 from keras_llm.files import user_fixable_reason
 
@@ -100,6 +101,8 @@ def _train(args, train_parser):
         _check_resumable(args.resume, args.recipe, recipe.get("model"))
         args.run_dir = args.resume
     args.run_dir = args.run_dir or default_run_dir(args.recipe)
+    # A progress bar redraws itself with carriage returns: fine on a terminal, hundreds of KB in a log file.
+    args.verbose = 1 if sys.stdout.isatty() else 2
     check_given_options(args, train_parser, plugin.TRAIN_OPTIONS, args.recipe)
     check_precision(args.precision)
     _check_not_finished(args)
@@ -165,6 +168,11 @@ def _check_text_arguments(args):
 
 
 def main(argv=None):
+    with filtered_stderr():
+        return _main(argv)
+
+
+def _main(argv):
     from keras_llm._quiet import silenced_stderr
 
     parser, train_parser, handlers = _parser()

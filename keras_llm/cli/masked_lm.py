@@ -18,7 +18,7 @@ def train(args):
     from keras_llm.runs.masked_lm import train_mlm_run
 
     run_dir, _ = train_mlm_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
-                               training_overrides=step_training_overrides(args))
+                               training_overrides=step_training_overrides(args), verbose=args.verbose)
     print(f"done. Fine-tune: keras-llm train bert-classifier --train FILE --init-from {run_dir}")
     return run_dir
 

@@ -42,7 +42,8 @@ def train(args):
     run_dir, _ = train_tagger_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
-        training_overrides=epoch_training_overrides(args), model_overrides=given(args, "num_layers", "hidden_dim"))
+        training_overrides=epoch_training_overrides(args), model_overrides=given(args, "num_layers", "hidden_dim"),
+        verbose=args.verbose)
     print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir
 

@@ -52,7 +52,7 @@ def train(args):
     run_dir, _ = train_translator_run(
         args.recipe, run_dir=args.run_dir, pairs_file=args.pairs or getattr(args, "train_file", None),
         valid_file=getattr(args, "valid_file", None), source_column=args.source_column,
-        target_column=args.target_column, training_overrides=training, model_overrides=model)
+        target_column=args.target_column, training_overrides=training, model_overrides=model, verbose=args.verbose)
     print(f"done. Translate: keras-llm translate {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir

@@ -10,6 +10,7 @@ each trainer at one point (each point covered once); `-m slow` runs every traine
 
 import os
 import random
+import re
 
 import keras
 import numpy as np
@@ -79,6 +80,9 @@ def _reference(trainer, files, tmp_path_factory):
         run_dir = tmp_path_factory.mktemp(f"straight-{trainer}") / "run"
         completed = _train(run_dir, _command(trainer, files))
         assert completed.returncode == 0, completed.stderr[-3000:]
+        # No TensorFlow C++ log lines (E0000 ... util.cc:131] oneDNN ...) and no progress-bar redraws in a log.
+        assert not re.search(r"^[IWEF]\d{4} \d\d:\d\d:", completed.stderr, re.M), completed.stderr[-3000:]
+        assert "\r" not in completed.stdout
         _uninterrupted[trainer] = run_dir
     return _uninterrupted[trainer]
 
