@@ -15,7 +15,14 @@ from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.layout import (
+    RUN_FILE,
+    check_resumed_data,
+    data_fingerprint,
+    load_trained_run,
+    read_run_info,
+    write_run_info,
+)
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
@@ -50,7 +57,9 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model="gpt")  # resuming someone else's run would mix models
     corpus_path = _corpus_path(recipe, corpus)
-    text = read_text(corpus_path)
+    text = read_text(corpus_path)  # says in one line what is wrong with the file, if anything
+    fingerprint = data_fingerprint(corpus_path)
+    check_resumed_data(run_dir, fingerprint)
     tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
         tokenizer = load_tokenizer(tokenizer_dir)
@@ -68,7 +77,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     tokenizer.save(tokenizer_dir)
     sample = recipe.get("sample", {})
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
-                "corpus": os.path.abspath(corpus_path), "model_config": vars(model_config),
+                "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "model_config": vars(model_config),
                 "training": vars(training), "sample": sample}
     write_run_info(run_dir, run_info)
 

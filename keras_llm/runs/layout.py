@@ -5,6 +5,7 @@ is defined once, by :func:`keras_llm.training.run_callbacks.run_paths`, because 
 writes most of it; this module reads and names it through that function.
 """
 
+import hashlib
 import json
 import os
 
@@ -30,6 +31,26 @@ def read_run_info(run_dir, expected_model=None):
     if expected_model and info.get("model") != expected_model:
         raise UserInputError(f"{run_dir} holds a {info.get('model')!r} run, not a {expected_model!r} run")
     return info
+
+
+def data_fingerprint(*paths):
+    """SHA-256 over the contents of the data files a run reads (``None`` entries skipped)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        if path:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def check_resumed_data(run_dir, fingerprint):
+    """A resumed run must read the data it started with; a file changed since is refused in one line."""
+    path = os.path.join(run_dir, RUN_FILE)
+    recorded = read_json_object(path).get("data_sha256") if os.path.isfile(path) else None
+    if recorded and recorded != fingerprint:
+        raise UserInputError(f"the data files of {run_dir} changed since the run started (SHA-256 differs); "
+                             f"resuming would not continue the same run: restore them or start a new run directory")
 
 
 def write_run_info(run_dir, info):

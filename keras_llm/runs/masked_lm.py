@@ -7,7 +7,14 @@ import keras
 from keras_llm.data import read_text
 from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.layout import (
+    RUN_FILE,
+    check_resumed_data,
+    data_fingerprint,
+    load_trained_run,
+    read_run_info,
+    write_run_info,
+)
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
@@ -26,6 +33,8 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
     if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         read_run_info(run_dir, expected_model=MODEL_KIND)
     path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])
+    fingerprint = data_fingerprint(path) if os.path.isfile(path) else None  # read_text says what is wrong
+    check_resumed_data(run_dir, fingerprint)
     lines = [line for line in read_text(path).split("\n") if line.strip()]
     tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):
@@ -40,6 +49,7 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
     model = build_bert_masked_lm(config)
     tokenizer.save(tokenizer_dir)
     write_run_info(run_dir, {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
+                             "data_sha256": fingerprint,
                              "corpus": os.path.abspath(path), "model_config": vars(config),
                              "max_length": int(recipe.get("max_length", 128)), "training": vars(training)})
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "

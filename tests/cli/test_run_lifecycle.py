@@ -157,3 +157,17 @@ def test_a_recipe_name_from_run_json_cannot_escape_either(finished_run, tmp_path
 ])
 def test_bad_decoding_input_is_one_line(trained_run, argv, fragment):
     assert_one_line_error(run_cli("generate", trained_run[0], *argv), fragment)
+
+
+def test_a_resumed_run_refuses_a_corpus_changed_since_it_started(tmp_path, tiny_corpus):
+    from keras_llm.runs import train_gpt_run
+    from keras_llm.runs.layout import data_fingerprint
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(tiny_corpus.read_text(encoding="utf-8") + "changed\n", encoding="utf-8")
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({"model": "gpt", "status": "in progress",
+                                                  "data_sha256": data_fingerprint(tiny_corpus)}))
+    with pytest.raises(UserInputError, match="changed since the run started"):
+        train_gpt_run("gpt-shakespeare-char", run_dir=str(run_dir), corpus=str(corpus), log=lambda line: None)
