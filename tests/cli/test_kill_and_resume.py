@@ -11,6 +11,8 @@ each trainer at one point (each point covered once); `-m slow` runs every traine
 import os
 import random
 import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -60,11 +62,21 @@ def _command(trainer, files):
     }[trainer] + ["--no-jit"]
 
 
-def _train(run_dir, argv, failpoint=None):
-    env = {"TF_DETERMINISTIC_OPS": "1"}
+def _train(run_dir, argv, failpoint=None, wait=True):
+    """`keras-llm train` in a subprocess; with ``wait=False`` the running ``Popen`` (to overlap two runs)."""
+    env = {**os.environ, "TF_DETERMINISTIC_OPS": "1"}
     if failpoint:
         env["KERAS_LLM_FAILPOINT"] = failpoint
-    return run_cli("train", *argv, "--run-dir", run_dir, env=env)
+    if wait:
+        return run_cli("train", *argv, "--run-dir", run_dir, env=env)
+    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
+    return subprocess.Popen([script, "train", *map(str, argv), "--run-dir", str(run_dir)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finished(process):
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def _weights(run_dir):
@@ -75,10 +87,11 @@ _uninterrupted = {}
 
 
 def _reference(trainer, files, tmp_path_factory):
-    """One uninterrupted run per trainer for the whole module."""
+    """One uninterrupted run per trainer for the whole module (it runs while the crashing run, started
+    first, runs too: most of a tiny run is process start-up, which overlaps well)."""
     if trainer not in _uninterrupted:
         run_dir = tmp_path_factory.mktemp(f"straight-{trainer}") / "run"
-        completed = _train(run_dir, _command(trainer, files))
+        completed = _finished(_train(run_dir, _command(trainer, files), wait=False))
         assert completed.returncode == 0, completed.stderr[-3000:]
         # No TensorFlow C++ log lines (E0000 ... util.cc:131] oneDNN ...) and no progress-bar redraws in a log.
         assert not re.search(r"^[IWEF]\d{4} \d\d:\d\d:", completed.stderr, re.M), completed.stderr[-3000:]
@@ -88,9 +101,10 @@ def _reference(trainer, files, tmp_path_factory):
 
 
 def _kill_and_resume(trainer, point, files, tmp_path, tmp_path_factory):
-    straight = _reference(trainer, files, tmp_path_factory)
     run_dir = tmp_path / "crashed"
-    killed = _train(run_dir, _command(trainer, files), failpoint=point)
+    crashing = _train(run_dir, _command(trainer, files), failpoint=point, wait=False)
+    straight = _reference(trainer, files, tmp_path_factory)
+    killed = _finished(crashing)
     assert killed.returncode == -9, (killed.returncode, killed.stderr[-3000:])
     assert not os.path.exists(run_dir / "final.keras") or point.startswith("train-end")
     resumed = run_cli("train", _command(trainer, files)[0], "--resume", run_dir, env={"TF_DETERMINISTIC_OPS": "1"})
