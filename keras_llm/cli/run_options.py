@@ -3,7 +3,8 @@
 - A shared option the recipe's task does not read (``--steps`` for a recipe counted in epochs) is
   refused in one line instead of being silently ignored.
 - A new run records the options the user gave in ``<run_dir>/cli_options.json``. Resuming it
-  (``--resume DIR`` or ``train`` on a run in progress) takes them from there, so an interrupted
+  (``--resume DIR`` or ``train`` on a run in progress) takes them from there (``--no-jit`` and
+  ``--precision`` too, since they change the numbers), so an interrupted
   ``--corpus small.txt --steps 400`` run resumes on small.txt for 400 steps; an option given again
   with another value is refused, since the run would silently become a different run.
 
@@ -22,8 +23,9 @@ OPTIONS_FILE = "cli_options.json"
 # Read by `train` itself or by every task; how and where to run may change on resume.
 UNIVERSAL = {"help", "command", "recipe", "run_dir", "resume", "overwrite", "batch_size", "learning_rate", "seed",
              "no_jit", "strategy", "tpu", "precision", "steps_per_execution"}
-RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "no_jit", "strategy", "tpu", "precision",
-                "steps_per_execution"}
+# Where and how fast to run; a resumed run may change these. XLA and precision are not among them:
+# they change the numbers (and XLA the batch shapes), so a resumed run keeps them too.
+RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "strategy", "tpu", "steps_per_execution"}
 
 
 def _given_options(args, train_parser):

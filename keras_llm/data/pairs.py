@@ -123,11 +123,11 @@ def pairs_dataset(sources, targets, source_tokenizer, target_tokenizer, batch_si
         >>> ds = pairs_dataset(["hi ."], ["hola ."], src_tok, tgt_tok, 32, 20, 20)
     """
     start, end = start_end_ids(target_tokenizer)
-    data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
     if shuffle:
-        data = data.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        data = data.repeat()
+        data = _shuffled_passes(list(sources), list(targets), seed, repeat)
+    else:
+        data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+        data = data.repeat() if repeat else data
 
     def encode(source_text, target_text):
         source = source_tokenizer.tokenize(source_text)[:, :max_source_length]
@@ -142,3 +142,19 @@ def pairs_dataset(sources, targets, source_tokenizer, target_tokenizer, batch_si
                 labels.to_tensor(0, shape=target_shape))
 
     return data.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _shuffled_passes(sources, targets, seed, repeat):
+    """Pass ``p`` over the pairs in the order ``stateless_shuffle(seed=(seed, p))``, endlessly with ``repeat``.
+
+    ``Dataset.shuffle(reshuffle_each_iteration=True)`` draws each pass's order from a generator kept
+    on the dataset object, which every new iterator (Keras makes more than one) advances: a resumed
+    run, skipping the batches it finished, would then see other batches than an uninterrupted one.
+    Here the order is a function of the pass number only.
+    """
+    texts = tf.constant(sources, tf.string), tf.constant(targets, tf.string)
+    indices = tf.range(len(sources), dtype=tf.int64)
+    passes = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+    order = passes.flat_map(lambda number: tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(
+        indices, seed=tf.stack([tf.constant(seed, tf.int64), number]))))
+    return order.map(lambda index: (tf.gather(texts[0], index), tf.gather(texts[1], index)))

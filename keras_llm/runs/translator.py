@@ -115,6 +115,9 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
 
     shape = dict(max_source_length=lengths[0], max_target_length=lengths[1],
                  pad_to_max_length=training.jit_compile)
+    # The global seed first: the shuffle's draws depend on it too, and a resumed run (which loads its
+    # tokenizers instead of training them) must build the very same stream.
+    keras.utils.set_random_seed(training.seed)
     train = pairs_dataset(*train_pairs, source_tokenizer, target_tokenizer, training.batch_size, seed=training.seed,
                           repeat=True, **shape)
     valid = pairs_dataset(*valid_pairs, source_tokenizer, target_tokenizer, training.batch_size, shuffle=False,
