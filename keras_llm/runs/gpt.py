@@ -15,14 +15,7 @@ from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
-from keras_llm.runs.layout import (
-    RUN_FILE,
-    check_resumed_data,
-    data_fingerprint,
-    load_trained_run,
-    read_run_info,
-    write_run_info,
-)
+from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
@@ -54,12 +47,9 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != "gpt":
         raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
-    if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
-        read_run_info(run_dir, expected_model="gpt")  # resuming someone else's run would mix models
     corpus_path = _corpus_path(recipe, corpus)
     text = read_text(corpus_path)  # says in one line what is wrong with the file, if anything
-    fingerprint = data_fingerprint(corpus_path)
-    check_resumed_data(run_dir, fingerprint)
+    fingerprint = check_resumed_data(run_dir, corpus_path)
     tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
         tokenizer = load_tokenizer(tokenizer_dir)

@@ -33,6 +33,12 @@ def read_run_info(run_dir, expected_model=None):
     return info
 
 
+def read_run_info_if_any(run_dir):
+    """The parsed ``run.json`` of ``run_dir``, or ``None`` when there is none yet."""
+    path = os.path.join(run_dir, RUN_FILE)
+    return read_json_object(path) if os.path.isfile(path) else None
+
+
 def data_fingerprint(*paths):
     """SHA-256 over the contents of the data files a run reads (``None`` entries skipped)."""
     digest = hashlib.sha256()
@@ -44,13 +50,17 @@ def data_fingerprint(*paths):
     return digest.hexdigest()
 
 
-def check_resumed_data(run_dir, fingerprint):
-    """A resumed run must read the data it started with; a file changed since is refused in one line."""
-    path = os.path.join(run_dir, RUN_FILE)
-    recorded = read_json_object(path).get("data_sha256") if os.path.isfile(path) else None
+def check_resumed_data(run_dir, *paths):
+    """The fingerprint of the data files ``paths``, for run.json's ``data_sha256``.
+
+    A resumed run must read the data it started with; a file changed since is refused in one line.
+    """
+    fingerprint = data_fingerprint(*paths)
+    recorded = (read_run_info_if_any(run_dir) or {}).get("data_sha256")
     if recorded and recorded != fingerprint:
         raise UserInputError(f"the data files of {run_dir} changed since the run started (SHA-256 differs); "
                              f"resuming would not continue the same run: restore them or start a new run directory")
+    return fingerprint
 
 
 def write_run_info(run_dir, info):

@@ -27,8 +27,8 @@ import os
 import shutil
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import atomic_write_text, one_line_write_errors, read_json_object
-from keras_llm.runs.layout import RUN_FILE, default_run_dir
+from keras_llm.files import atomic_write_text, one_line_write_errors
+from keras_llm.runs.layout import RUN_FILE, default_run_dir, read_run_info_if_any
 from keras_llm.training.run_callbacks import run_paths
 
 NEW, IN_PROGRESS, FINISHED = "new", "in progress", "finished"
@@ -38,7 +38,7 @@ _held_locks = {}  # realpath -> [file object, depth]: the lock is re-entrant wit
 
 def run_state(run_dir):
     """:data:`NEW`, :data:`IN_PROGRESS` or :data:`FINISHED`."""
-    info = _read_info_if_any(run_dir)
+    info = read_run_info_if_any(run_dir)
     if info is None:
         return NEW
     if info.get("status") == FINISHED:
@@ -46,11 +46,6 @@ def run_state(run_dir):
     paths = run_paths(run_dir)
     legacy_finished = "status" not in info and os.path.isfile(paths["final"]) and not os.path.isdir(paths["backup"])
     return FINISHED if legacy_finished else IN_PROGRESS
-
-
-def _read_info_if_any(run_dir):
-    path = os.path.join(run_dir, RUN_FILE)
-    return read_json_object(path) if os.path.isfile(path) else None
 
 
 @contextlib.contextmanager
@@ -68,7 +63,7 @@ def open_run(run_dir, kind, overwrite=False, log=print):
             raise UserInputError(f"{run_dir} holds a finished run; choose a new run directory, or overwrite it "
                                  f"(the old run is moved aside to {run_dir}.old-N, not deleted)")
         elif state == IN_PROGRESS:
-            found = _read_info_if_any(run_dir).get("model")
+            found = read_run_info_if_any(run_dir).get("model")
             if found != kind:
                 raise UserInputError(f"{run_dir} holds a {found!r} run; a {kind!r} run cannot resume it")
         yield run_dir
@@ -89,7 +84,7 @@ def _removed_if_nothing_started(run_dir, created):
 def mark_finished(run_dir):
     """Record in ``run.json`` that the run ended normally (later ``train`` calls will not touch it),
     then drop its resume backups, which a finished run no longer needs."""
-    info = _read_info_if_any(run_dir)
+    info = read_run_info_if_any(run_dir)
     if info is not None and info.get("status") != FINISHED:
         atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({**info, "status": FINISHED}, indent=2))
     shutil.rmtree(run_paths(run_dir)["backup"], ignore_errors=True)

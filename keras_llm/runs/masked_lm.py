@@ -7,14 +7,7 @@ import keras
 from keras_llm.data import read_text
 from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
-from keras_llm.runs.layout import (
-    RUN_FILE,
-    check_resumed_data,
-    data_fingerprint,
-    load_trained_run,
-    read_run_info,
-    write_run_info,
-)
+from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
@@ -30,12 +23,9 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
                   log=print):
     """Pretrain; returns ``(run_dir, history)``. Re-running with the same ``run_dir`` resumes."""
     recipe = load_recipe(recipe_name)
-    if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
-        read_run_info(run_dir, expected_model=MODEL_KIND)
     path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])
-    fingerprint = data_fingerprint(path) if os.path.isfile(path) else None  # read_text says what is wrong
-    check_resumed_data(run_dir, fingerprint)
-    lines = [line for line in read_text(path).split("\n") if line.strip()]
+    lines = [line for line in read_text(path).split("\n") if line.strip()]  # read_text: one line if unreadable
+    fingerprint = check_resumed_data(run_dir, path)
     tokenizer_dir = run_paths(run_dir)["tokenizer"]
     if os.path.isdir(tokenizer_dir):
         tokenizer = load_tokenizer(tokenizer_dir)

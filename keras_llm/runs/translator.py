@@ -17,7 +17,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions
 from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
-from keras_llm.runs.layout import RUN_FILE, load_run_model, read_run_info, write_run_info
+from keras_llm.runs.layout import load_run_model, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_dir, load_recipe
 from keras_llm.tokenizers import load_tokenizer
@@ -77,8 +77,6 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
     recipe_name, recipe = recipe, load_recipe(recipe)
     if recipe.get("model") != MODEL_KIND:
         raise UserInputError(f"recipe {recipe_name!r} is not a {MODEL_KIND} recipe")
-    if os.path.isfile(os.path.join(run_dir, RUN_FILE)):
-        read_run_info(run_dir, expected_model=MODEL_KIND)
     data = recipe.get("data", {})
     pairs_path = _data_path(pairs_file, data.get("pairs"), recipe_name, "a pairs file (pairs_file)")
     columns = (data.get("source_column", 0) if source_column is None else source_column,
