@@ -15,7 +15,6 @@ import errno
 import json
 import os
 import shutil
-import tempfile
 
 from keras_llm.errors import UserInputError
 
@@ -56,22 +55,9 @@ def atomic_output(path, mode="w", encoding="utf-8", newline=None):
     On an exception (including a full disk) the temporary file is removed and ``path`` keeps its
     previous content.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    with one_line_write_errors(path):
-        os.makedirs(directory, exist_ok=True)
-        descriptor, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-        try:
-            text_options = {} if "b" in mode else {"encoding": encoding, "newline": newline}
-            with os.fdopen(descriptor, mode, **text_options) as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_path, path)
-            fsync_directory(directory)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp_path)
-            raise
+    text_options = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+    with atomic_file_path(path) as tmp_path, open(tmp_path, mode, **text_options) as handle:
+        yield handle
 
 
 def atomic_write_text(path, text):

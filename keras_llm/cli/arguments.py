@@ -31,13 +31,17 @@ def non_negative_int(text):
     return value
 
 
+# Models compute in float32 (or less): a larger number would become infinity there.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def finite_float(text):
-    """A finite number (NaN and infinity are refused)."""
+    """A finite number within float32's range (NaN, infinity and overflowing values are refused)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value
 

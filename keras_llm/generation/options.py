@@ -92,12 +92,16 @@ def _check_int(name, value, minimum):
         raise UserInputError(f"{name} must be an int >= {minimum}; got {value}")
 
 
+# Decoding runs in float32: a larger number would become infinity inside the graph.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _check_float(name, value, valid=lambda _: True, requirement=""):
     if _symbolic(value):
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UserInputError(f"{name} must be a number; got {value!r}")
-    if not math.isfinite(value) or not valid(value):
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX or not valid(value):
         raise UserInputError(f"{name} must be finite{requirement}; got {value}")
 
 

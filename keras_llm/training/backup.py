@@ -19,7 +19,7 @@ and the previous one is used *with its own epoch count*. The last two generation
 Example:
     >>> backup = RunBackup("runs/x/backup")
     >>> train = train.skip(backup.resumed_epochs * steps_per_epoch)
-    >>> model.fit(train, callbacks=[..., backup])   # last: it backs up what the others logged
+    >>> model.fit(train, callbacks=[*others, backup.watch(others)])   # last: it backs up what they logged
 """
 
 import json
@@ -33,7 +33,7 @@ import keras
 import numpy as np
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import atomic_output, fsync_directory, one_line_write_errors
+from keras_llm.files import atomic_directory
 
 GENERATION_PREFIX = "epoch-"
 WEIGHTS = "weights.weights.h5"
@@ -72,6 +72,7 @@ class RunBackup(keras.callbacks.Callback):
         self.resumed_epochs = int(self._state["epoch"]) if self._state else 0
         self.resumed_time = self._state.get("time") if self._state else None
         self._epoch = self.resumed_epochs
+        self._others = []
 
     def on_train_begin(self, logs=None):
         if self._generation is None:
@@ -92,9 +93,14 @@ class RunBackup(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         failpoint("mid-epoch", self._epoch, batch)
 
+    def watch(self, callbacks):
+        """Let the backup see the run's other callbacks (early stopping, TensorBoard writers); returns self."""
+        self._others = list(callbacks)
+        return self
+
     def on_epoch_end(self, epoch, logs=None):
         self._epoch = epoch + 1
-        _flush_tensorboard(self.params, self._callbacks())
+        _flush_tensorboard(self._others)
         failpoint("before-backup", epoch)
         self._write_generation(epoch + 1)
         failpoint("after-backup", epoch)
@@ -102,25 +108,14 @@ class RunBackup(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         failpoint("train-end", self._epoch)
 
-    def _callbacks(self):
-        return getattr(self, "_all_callbacks", [])
-
     def _early_stoppers(self):
-        return [callback for callback in self._callbacks() if isinstance(callback, keras.callbacks.EarlyStopping)]
+        return [callback for callback in self._others if isinstance(callback, keras.callbacks.EarlyStopping)]
 
     def _write_generation(self, epochs_done):
-        final = os.path.join(self.backup_dir, f"{GENERATION_PREFIX}{epochs_done:06d}")
-        tmp = os.path.join(self.backup_dir, f".tmp-{GENERATION_PREFIX}{epochs_done:06d}-{os.getpid()}")
-        with one_line_write_errors(self.backup_dir):
-            shutil.rmtree(tmp, ignore_errors=True)
-            os.makedirs(tmp)
-            try:
-                self._write_files(tmp, epochs_done)
-                shutil.rmtree(final, ignore_errors=True)  # a re-run epoch after a kill past its backup
-                os.rename(tmp, final)
-                fsync_directory(self.backup_dir)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        # A hidden temporary folder, fsynced and renamed into place (it replaces the generation of an
+        # epoch re-run after a kill past its backup); _generations() never lists the hidden one.
+        with atomic_directory(os.path.join(self.backup_dir, f"{GENERATION_PREFIX}{epochs_done:06d}")) as folder:
+            self._write_files(folder, epochs_done)
         _remove_old_generations(self.backup_dir)
 
     def _write_files(self, folder, epochs_done):
@@ -132,14 +127,8 @@ class RunBackup(keras.callbacks.Callback):
             state["early_stopping"] = _early_stopping_state(callback, folder)
         failpoint("mid-backup", epochs_done - 1)
         state["files"] = {name: _fingerprint(os.path.join(folder, name)) for name in sorted(os.listdir(folder))}
-        with atomic_output(os.path.join(folder, STATE)) as handle:
+        with open(os.path.join(folder, STATE), "w", encoding="utf-8") as handle:  # the folder is renamed in whole
             json.dump(state, handle)
-
-
-def attach_callback_list(backup, callbacks):
-    """Let ``backup`` see the run's other callbacks (early stopping, TensorBoard writers)."""
-    backup._all_callbacks = list(callbacks)  # noqa: SLF001
-    return backup
 
 
 def newest_intact_generation(backup_dir, log=print):
@@ -225,7 +214,7 @@ def _restore_early_stopping(callback, state, folder):
             callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
-def _flush_tensorboard(params, callbacks):
+def _flush_tensorboard(callbacks):
     """Flush TensorBoard's writers, so the epoch's events are on disk before the backup says it is done."""
     for callback in callbacks:
         for writer in getattr(callback, "_writers", {}).values():  # keras.callbacks.TensorBoard's writers

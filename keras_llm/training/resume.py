@@ -17,7 +17,7 @@ import os
 
 import tensorflow as tf
 
-from keras_llm.files import atomic_output
+from keras_llm.files import atomic_file_path, atomic_output
 
 
 def trim_history(history_csv, epochs):
@@ -67,11 +67,9 @@ def _trim_event_file(path, after_time):
         dropped = True  # a record cut short by the kill
     if not dropped:
         return
-    tmp_path = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-    with tf.io.TFRecordWriter(tmp_path) as writer:
+    with atomic_file_path(path) as tmp_path, tf.io.TFRecordWriter(tmp_path) as writer:
         for record in records:
             writer.write(record)
-    os.replace(tmp_path, path)
 
 
 def best_logged(history_csv, key, mode="min"):

@@ -19,7 +19,7 @@ import shutil
 import keras
 
 from keras_llm.files import atomic_file_path
-from keras_llm.training.backup import RunBackup, attach_callback_list
+from keras_llm.training.backup import RunBackup
 from keras_llm.training.callbacks import BestModelCheckpoint, DivergenceGuard
 from keras_llm.training.resume import best_logged, trim_history, trim_tensorboard_events
 
@@ -66,7 +66,7 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print):
         keras.callbacks.CSVLogger(paths["history"], append=True),
         keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
     ]
-    callbacks.append(attach_callback_list(backup, callbacks))
+    callbacks.append(backup.watch(callbacks))
     return callbacks, guard, resumed
 
 

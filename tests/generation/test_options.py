@@ -139,3 +139,8 @@ def test_one_beam_core_for_gpt_and_seq2seq():
     # Neither model module keeps a loop body or argument checks of its own.
     for module in (gpt_beam_search, seq2seq_search):
         assert not hasattr(module, "_NEG_INF") and not hasattr(module, "_keep_shapes")
+
+
+def test_a_temperature_beyond_float32_is_refused():
+    with pytest.raises(UserInputError, match="temperature must be finite"):
+        DecodingOptions(strategy="sample", temperature=3.4028235677973366e38)
