@@ -69,6 +69,14 @@ def column_index(text):
     return value
 
 
+def add_text_command(commands, name, help, target="run_dir", target_help=None):
+    """A subcommand that reads ``target`` (a run directory) and one or more ``--text`` values; returns its parser."""
+    parser = commands.add_parser(name, help=help)
+    parser.add_argument(target, help=target_help)
+    parser.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    return parser
+
+
 def add_shared_train_arguments(train):
     """Options that several task plug-ins read; each plug-in lists the ones it honours in TRAIN_OPTIONS,
     and `keras-llm train` refuses a given option that the recipe's task does not use."""

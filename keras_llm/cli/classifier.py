@@ -6,7 +6,7 @@
     keras-llm export RUN_DIR
 """
 
-from keras_llm.cli.arguments import epoch_training_overrides
+from keras_llm.cli.arguments import add_text_command, epoch_training_overrides
 
 RECIPE_KINDS = ("bert-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_column", "init_from", "epochs",
@@ -15,9 +15,7 @@ TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_col
 
 def add_commands(commands):
     """Add `keras-llm classify`; return {command name: handler(args)}."""
-    classify = commands.add_parser("classify", help="label texts with a trained classifier run")
-    classify.add_argument("run_dir")
-    classify.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    add_text_command(commands, "classify", "label texts with a trained classifier run")
     return {"classify": _classify}
 
 

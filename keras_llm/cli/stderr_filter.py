@@ -14,6 +14,7 @@ Example:
 import contextlib
 import os
 import re
+import sys
 import threading
 
 # absl's prefix: severity letter, MMDD, time, thread id, file:line]; and absl's one-time notice.
@@ -40,8 +41,6 @@ def filtered_stderr():
     try:
         yield
     finally:
-        import sys
-
         sys.stderr.flush()
         os.dup2(original, 2)  # closes the pipe's last write end: the pump sees the end and finishes
         pump.join(timeout=5)

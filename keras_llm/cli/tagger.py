@@ -8,6 +8,7 @@
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
 """
 
+from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given
 from keras_llm.data.conll import FORMATS
 
 RECIPE_KINDS = ("token-classifier",)
@@ -29,14 +30,11 @@ def add_train_arguments(train_parser):
 
 def add_commands(commands):
     """Add this task's subcommands; return {command name: handler(args)}."""
-    tag = commands.add_parser("tag", help="tag the words of texts with a trained token-classifier run")
-    tag.add_argument("run_dir")
-    tag.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    add_text_command(commands, "tag", "tag the words of texts with a trained token-classifier run")
     return {"tag": _tag}
 
 
 def train(args):
-    from keras_llm.cli.arguments import epoch_training_overrides, given
     from keras_llm.runs.tagger import train_tagger_run
 
     run_dir, _ = train_tagger_run(

@@ -7,7 +7,7 @@
 """
 
 
-from keras_llm.cli.arguments import column_index, finite_float, positive_int, step_training_overrides
+from keras_llm.cli.arguments import add_text_command, column_index, finite_float, positive_int, step_training_overrides
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
@@ -25,9 +25,7 @@ def add_train_arguments(train_parser):
 
 def add_commands(commands):
     """Add `keras-llm translate`; return {command name: handler(args)}."""
-    parser = commands.add_parser("translate", help="translate texts with a trained translator run")
-    parser.add_argument("run_dir")
-    parser.add_argument("--text", action="append", required=True, help="repeat for a batch")
+    parser = add_text_command(commands, "translate", "translate texts with a trained translator run")
     parser.add_argument("--num-beams", type=positive_int, help="1 = greedy (default: the recipe's)")
     parser.add_argument("--length-penalty", type=finite_float, help="beam ranking: sum log p / length ** X")
     parser.add_argument("--max-new-tokens", type=positive_int,
