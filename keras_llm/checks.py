@@ -4,6 +4,9 @@ import numpy as np
 
 from keras_llm.errors import UserInputError
 
+# Models and decoding compute in float32 (or less): a larger number would become infinity there.
+FLOAT32_MAX = 3.4028234663852886e38
+
 
 def positive_int(name, value):
     """``value`` as an int, if it is a positive integer (not a bool); ``name`` goes into the message."""

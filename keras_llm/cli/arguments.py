@@ -9,6 +9,8 @@ Example:
 import argparse
 import math
 
+from keras_llm.checks import FLOAT32_MAX
+
 
 def _integer(text, what="an integer"):
     try:
@@ -29,10 +31,6 @@ def non_negative_int(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
-
-
-# Models compute in float32 (or less): a larger number would become infinity there.
-FLOAT32_MAX = 3.4028234663852886e38
 
 
 def finite_float(text):

@@ -14,6 +14,7 @@ import numbers
 
 import tensorflow as tf
 
+from keras_llm.checks import FLOAT32_MAX
 from keras_llm.errors import UserInputError
 
 STRATEGIES = ("greedy", "sample")
@@ -90,10 +91,6 @@ def _check_int(name, value, minimum):
         raise UserInputError(f"{name} must be an int; got {value!r}")
     if minimum is not None and value < minimum:
         raise UserInputError(f"{name} must be an int >= {minimum}; got {value}")
-
-
-# Decoding runs in float32: a larger number would become infinity inside the graph.
-FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _check_float(name, value, valid=lambda _: True, requirement=""):
