@@ -32,11 +32,12 @@ import time
 import keras
 import numpy as np
 
+from keras_llm.checks import positive_int
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
 from keras_llm.errors import UserInputError
 from keras_llm.experiments.classify_report import plot_scores, render_report
 from keras_llm.experiments.classify_runs import BATCH_SIZE, PATIENCE, run_bert, run_bow, run_rnn, scores, word_ids
-from keras_llm.experiments.model_names import parse_model_names, positive_int
+from keras_llm.experiments.model_names import parse_model_names
 
 MODELS = ("bert", "bilstm", "gru", "bow")
 VALIDATION_FRACTION = 0.1

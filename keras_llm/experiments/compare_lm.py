@@ -26,6 +26,7 @@ import time
 
 import keras
 
+from keras_llm.checks import positive_int
 from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.experiments.lm_report import plot_curves, render_report, write_report  # noqa: F401
@@ -33,7 +34,7 @@ from keras_llm.experiments.lm_runs import ModelResult, run_neural, run_ngram
 from keras_llm.experiments.lm_scoring import trainer_validation_windows
 from keras_llm.experiments.lm_sizing import choose_gpt, choose_rnn, neural_config  # noqa: F401
 from keras_llm.experiments.lm_tokens import TOKENIZERS, share_tokens, split_and_tokenize  # noqa: F401
-from keras_llm.experiments.model_names import parse_model_names, positive_int
+from keras_llm.experiments.model_names import parse_model_names
 from keras_llm.training import TrainingConfig
 
 NEURAL_MODELS = ("gpt", "lstm", "gru")

@@ -1,6 +1,6 @@
-"""Argument checks shared by the zoo's entry points (one-line UserInputError on bad values)."""
+"""``--models`` lists of the comparisons: names checked against the known ones (one-line UserInputError)."""
 
-from keras_llm.checks import positive_int  # noqa: F401  (re-exported for the zoo)
+from keras_llm.checks import positive_int  # noqa: F401  (keras_llm.zoo.checks, its old home, exported it)
 from keras_llm.errors import UserInputError
 
 
