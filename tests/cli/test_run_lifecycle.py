@@ -158,10 +158,27 @@ def test_export_names_stay_inside_the_base_directory(trained_run, tmp_path, argv
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "base").exists()
 
 
-def test_a_recipe_name_from_run_json_cannot_escape_either(finished_run, tmp_path, cli):
+def test_a_recipe_name_from_run_json_cannot_escape_either(finished_run, tmp_path):
     info = json.loads((finished_run / "run.json").read_text())
     (finished_run / "run.json").write_text(json.dumps({**info, "recipe": "../../x"}))
-    assert_one_line_error(cli("export", finished_run, "--base-dir", tmp_path / "base"), "one folder name")
+    assert_one_line_error(run_cli("export", finished_run, "--base-dir", tmp_path / "base"), "one folder name")
+
+
+def test_overwrite_through_the_console_script(finished_run, tiny_corpus):
+    before = _snapshot(finished_run)
+    completed = run_cli("train", "gpt-shakespeare-char", "--run-dir", finished_run, "--corpus", tiny_corpus,
+                        *TINY_GPT, "--overwrite")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "moved the finished run" in completed.stdout
+    assert _snapshot(finished_run.parent / "run.old-1") == before  # the old run, whole
+    assert run_state(str(finished_run)) == FINISHED
+    assert len((finished_run / "history.csv").read_text().splitlines()) == 3  # header + the new run's 2 epochs
+
+
+def test_generate_through_the_console_script_takes_the_recipe_defaults_and_keeps_stderr_clean(trained_run):
+    completed = run_cli("generate", trained_run[0], "--prompt", "ab", "--max-new-tokens", "5", "--seed", "1")
+    assert completed.returncode == 0 and completed.stderr == "", completed.stderr[-3000:]
+    assert completed.stdout.startswith("ab") and len(completed.stdout[:-1]) == 7  # prompt + 5; print adds "\n"
 
 
 @pytest.mark.parametrize("argv, fragment", [
