@@ -29,6 +29,7 @@ ALLOWED = {
     "checkpoints": BELOW_MODELS | {"models"},
     "export": BELOW_MODELS | {"models", "generation"},
     "embeddings": BELOW_MODELS | {"models", "checkpoints"},
+    "evaluation": BELOW_MODELS | {"models", "generation"},
 }
 FLOORS_BELOW_RUNS = set(ALLOWED)
 ALLOWED["runs"] = FLOORS_BELOW_RUNS | {"export"}

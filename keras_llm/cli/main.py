@@ -1,4 +1,4 @@
-"""The ``keras-llm`` command: train, generate, classify, translate, tag, embed, export, compare, zoo.
+"""The ``keras-llm`` command: train, evaluate, predict, generate, classify, translate, tag, embed, export, compare, zoo.
 
 `main` knows the generic commands (`train`, `export`, `zoo`); each task brings its recipes'
 ``model:`` kinds, its own commands and its `train`/`export` steps as a plug-in module (listed in
@@ -8,7 +8,11 @@
 - ``TRAIN_OPTIONS``: the shared `train` options it honours (others given by the user are refused);
 - ``add_commands(subparsers)`` → ``{command: handler(args)}``, and optionally
   ``add_train_arguments(train_parser)``;
-- ``train(args)`` → run directory, and ``export(args, run_info)``.
+- ``train(args)`` → run directory, and ``export(args, run_info)``;
+- ``evaluate(args, run_info)`` and ``predict(args, run_info)`` for `keras-llm evaluate` / `predict`;
+  task-specific options come from optional ``add_evaluate_arguments(parser)`` /
+  ``add_predict_arguments(parser)``, and the plug-in lists the ones it reads in
+  ``EVALUATE_OPTIONS`` / ``PREDICT_OPTIONS`` (others given by the user are refused).
 """
 
 import argparse
@@ -79,12 +83,56 @@ def _parser():
     export.add_argument("--name", help="model name under the base directory (default: the recipe name)")
     export.add_argument("--base-dir", default="saved_models")
     commands.add_parser("zoo", help="list the recipes")
-    handlers = {"train": _train, "export": _export, "zoo": _zoo}
+    evaluate, predict = _add_file_commands(commands)
+    handlers = {"train": _train, "export": _export, "zoo": _zoo,
+                "evaluate": lambda args: _run_file_command(args, evaluate, "evaluate"),
+                "predict": lambda args: _run_file_command(args, predict, "predict")}
     for plugin in _plugins():
         if hasattr(plugin, "add_train_arguments"):
             plugin.add_train_arguments(train)
+        for command, parser_of_command in (("evaluate", evaluate), ("predict", predict)):
+            if hasattr(plugin, f"add_{command}_arguments"):
+                getattr(plugin, f"add_{command}_arguments")(parser_of_command)
         handlers.update(plugin.add_commands(commands))
     return parser, train, handlers
+
+
+# Options of `evaluate` / `predict` that every task reads; the rest belong to one task.
+_FILE_COMMAND_OPTIONS = {"help", "run_dir", "test_file", "output_dir", "input_file", "output_file", "batch_size"}
+
+
+def _add_file_commands(commands):
+    """`keras-llm evaluate` and `keras-llm predict`: a trained run applied to a file, for every task."""
+    evaluate = commands.add_parser("evaluate", help="score a trained run on a held-out file (metrics.json + report)")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--test", dest="test_file", required=True,
+                          help="held-out file, in the format the run's task trains on")
+    evaluate.add_argument("--output-dir", help="where metrics.json and plots go (default RUN_DIR/evaluation/<file>)")
+    evaluate.add_argument("--batch-size", type=positive_int, help="examples per batch (default: the run's)")
+    predict = commands.add_parser("predict", help="label a file with a trained run (streamed in batches)")
+    predict.add_argument("run_dir")
+    predict.add_argument("--input", dest="input_file", required=True, help="CSV/TSV/JSONL (or text) file to label")
+    predict.add_argument("--output", dest="output_file", required=True,
+                         help="written in the input's format, with prediction columns appended")
+    predict.add_argument("--batch-size", type=positive_int, help="examples per batch (default: the run's)")
+    return evaluate, predict
+
+
+def _run_file_command(args, parser, command):
+    """Dispatch `evaluate`/`predict` to the plug-in of the run's task, refusing options that task ignores."""
+    from keras_llm.runs.layout import read_run_info
+
+    run_info = read_run_info(args.run_dir)
+    plugin = _plugin_for(run_info.get("model"))
+    if not hasattr(plugin, command):
+        raise UserInputError(f"keras-llm {command} does not handle {run_info.get('model')} runs")
+    honoured = _FILE_COMMAND_OPTIONS | set(getattr(plugin, f"{command.upper()}_OPTIONS", ()))
+    for action in parser._actions:  # argparse keeps no public list of its options
+        value = getattr(args, action.dest, None)
+        if action.option_strings and action.dest not in honoured and value not in (None, False, action.default):
+            raise UserInputError(f"{action.option_strings[0]} is not used when a {run_info.get('model')} run "
+                                 f"is given to `keras-llm {command}`")
+    return getattr(plugin, command)(args, run_info)
 
 
 def _train(args, train_parser):
