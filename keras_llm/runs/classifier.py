@@ -19,7 +19,7 @@ from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig,
 from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
@@ -116,7 +116,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
         data.pop("column_names", None)
         paths = [train_file]
     elif data.get("files"):
-        paths = [os.path.join(bundled_data_dir(), path) for path in data["files"]]
+        paths = [bundled_data_file(path) for path in data["files"]]
     else:
         raise UserInputError(f"recipe {recipe_name!r} needs a training file (train_file: a CSV/TSV with a header)")
     texts, labels = _read_tables(paths, data)

@@ -17,7 +17,7 @@ from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.training.run_callbacks import run_paths
@@ -25,7 +25,7 @@ from keras_llm.training.run_callbacks import run_paths
 
 def _corpus_path(recipe, corpus):
     path = corpus or recipe["corpus"]
-    return path if os.path.isabs(path) or corpus else os.path.join(bundled_data_dir(), path)
+    return path if corpus else bundled_data_file(path)
 
 
 def _make_tokenizer(spec, text):

@@ -9,7 +9,7 @@ from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
 from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig
 from keras_llm.training.masked_lm import train_masked_lm
@@ -23,7 +23,7 @@ def train_mlm_run(recipe_name="bert-mlm", run_dir=None, corpus=None, training_ov
                   log=print):
     """Pretrain; returns ``(run_dir, history)``. Re-running with the same ``run_dir`` resumes."""
     recipe = load_recipe(recipe_name)
-    path = corpus or os.path.join(bundled_data_dir(), recipe["corpus"])
+    path = corpus or bundled_data_file(recipe["corpus"])
     lines = [line for line in read_text(path).split("\n") if line.strip()]  # read_text: one line if unreadable
     fingerprint = check_resumed_data(run_dir, path)
     tokenizer_dir = run_paths(run_dir)["tokenizer"]

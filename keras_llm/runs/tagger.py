@@ -18,7 +18,7 @@ from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classif
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
@@ -64,7 +64,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     if recipe.get("model") != MODEL_KIND:
         raise UserInputError(f"recipe {recipe_name!r} is not a token-classifier recipe")
     data = {**recipe.get("data", {}), **{k: v for k, v in (("tag_column", tag_column), ("format", data_format)) if v}}
-    bundled = lambda key: os.path.join(bundled_data_dir(), data[key]) if data.get(key) else None  # noqa: E731
+    bundled = lambda key: bundled_data_file(data[key]) if data.get(key) else None  # noqa: E731
     train_path = train_file or bundled("train")
     if not train_path:
         raise UserInputError(

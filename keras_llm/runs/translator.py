@@ -19,7 +19,7 @@ from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.runs.layout import load_run_model, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
-from keras_llm.runs.recipes import bundled_data_dir, load_recipe
+from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.translation_metrics import TranslationMetricsCallback
@@ -33,7 +33,7 @@ def _data_path(given, recipe_value, recipe_name, option):
         return os.fspath(given)
     if not recipe_value:
         raise UserInputError(f"recipe {recipe_name!r} needs {option} of tab-separated source<TAB>target pairs")
-    return recipe_value if os.path.isabs(recipe_value) else os.path.join(bundled_data_dir(), recipe_value)
+    return bundled_data_file(recipe_value)
 
 
 def _split(sources, targets, data, seed):
