@@ -8,6 +8,7 @@ Example:
 
 import argparse
 import math
+import sys
 
 from keras_llm.checks import FLOAT32_MAX
 
@@ -65,6 +66,31 @@ def column_index(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"column numbers start at 0; got {value}")
     return value
+
+
+class _RenamedOption(argparse.Action):
+    """An old spelling of an option: still works, with a one-line warning naming the new one."""
+
+    def __init__(self, option_strings, dest, new_flag, **kwargs):
+        self.new_flag = new_flag
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"keras-llm: warning: {option_string} is now spelled {self.new_flag}; the old spelling will go",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_old_spelling(parser, old_flag, new_flag):
+    """Keep ``old_flag`` working as a hidden alias of the (already added) ``new_flag``, with a warning.
+
+    Example:
+        >>> parser.add_argument("--decoding", dest="strategy", choices=["greedy", "sample"])
+        >>> add_old_spelling(parser, "--strategy", "--decoding")
+    """
+    new = parser._option_string_actions[new_flag]  # argparse keeps no public map of its options
+    parser.add_argument(old_flag, dest=new.dest, type=new.type, choices=new.choices, action=_RenamedOption,
+                        new_flag=new_flag, help=argparse.SUPPRESS)
 
 
 def add_text_command(commands, name, help, target="run_dir", target_help=None):

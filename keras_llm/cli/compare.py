@@ -1,10 +1,10 @@
 """`keras-llm compare`: several models on one split with one budget, and a report (keras_llm.experiments).
 
-    keras-llm compare --corpus FILE [--models gpt,lstm,gru,ngram] [--steps N | --minutes M] ...
+    keras-llm compare --corpus FILE [--models gpt,lstm,gru,ngram] [--steps N | --max-minutes M] ...
     keras-llm compare --task classify --train FILE [--valid FILE] [--models bert,bilstm,gru,bow] ...
 """
 
-from keras_llm.cli.arguments import finite_float, given
+from keras_llm.cli.arguments import add_old_spelling, finite_float, given
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ()
@@ -30,9 +30,14 @@ def add_commands(commands):
     compare.add_argument("--params", type=int,
                          help="parameters of each neural model, ±25%% (default: baby GPT, ~0.8M)")
     compare.add_argument("--steps", type=int, help="optimizer steps per neural model (default 2000)")
-    compare.add_argument("--minutes", type=finite_float, help="training wall time per neural model instead of --steps")
-    compare.add_argument("--out-dir", help="where report.md and report.png go")
-    compare.add_argument("--sequence-length", type=int)
+    # The same spellings as `train`/`evaluate` for the same ideas; the old ones still work, with a warning.
+    compare.add_argument("--max-minutes", dest="minutes", type=finite_float,
+                         help="training wall time per neural model instead of --steps")
+    compare.add_argument("--output-dir", dest="out_dir", help="where report.md and report.png go")
+    compare.add_argument("--max-length", dest="sequence_length", type=int, help="context length in tokens")
+    for old, new in (("--minutes", "--max-minutes"), ("--out-dir", "--output-dir"),
+                     ("--sequence-length", "--max-length")):
+        add_old_spelling(compare, old, new)
     compare.add_argument("--batch-size", type=int)
     compare.add_argument("--eval-interval", type=int, help="steps between evaluations (default steps/10)")
     compare.add_argument("--eval-batches", type=int)
@@ -73,8 +78,8 @@ def _lm_command(corpus, s):
     """The `keras-llm compare` line that reproduces checked settings ``s`` (every resolved value spelled out)."""
     parts = ["keras-llm compare", f"--corpus {corpus}", f"--tokenizer {s.tokenizer}", f"--models {','.join(s.models)}"]
     parts += [f"--params {s.params}"] if s.params else []
-    parts += [f"--steps {s.steps}"] if s.steps else [f"--minutes {s.minutes:g}"]
-    parts += [f"--out-dir {s.out_dir}", f"--sequence-length {s.sequence_length}", f"--batch-size {s.batch_size}",
+    parts += [f"--steps {s.steps}"] if s.steps else [f"--max-minutes {s.minutes:g}"]
+    parts += [f"--output-dir {s.out_dir}", f"--max-length {s.sequence_length}", f"--batch-size {s.batch_size}",
               f"--seed {s.seed}", f"--eval-interval {s.eval_interval}", f"--eval-batches {s.eval_batches}"]
     parts += [f"--ngram-order {s.ngram_order}"] if "ngram" in s.models else []
     parts += [f"--sample-tokens {s.sample_tokens}"]

@@ -1,13 +1,14 @@
 """`keras-llm` commands of the GPT task: `train <gpt recipe>`, `generate`, `export`.
 
     keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|bpe] ...
-    keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--strategy greedy|sample] ...
+    keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
     keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
 
 Decoding defaults come from the run's recipe (its ``sample:`` section), never from copies here.
 """
 
 from keras_llm.cli.arguments import (
+    add_old_spelling,
     finite_float,
     given,
     non_negative_int,
@@ -28,7 +29,10 @@ def add_commands(commands):
     generate.add_argument("run_dir")
     generate.add_argument("--prompt", action="append", help="repeat for a batch (default: the recipe's prompt)")
     generate.add_argument("--max-new-tokens", type=non_negative_int, help="default: the recipe's")
-    generate.add_argument("--strategy", choices=["greedy", "sample"], help="default: the recipe's (sample)")
+    # Spelled --decoding, not --strategy: under `train`, --strategy is the tf.distribute strategy.
+    generate.add_argument("--decoding", dest="strategy", choices=["greedy", "sample"],
+                          help="default: the recipe's (sample)")
+    add_old_spelling(generate, "--strategy", "--decoding")
     generate.add_argument("--temperature", type=positive_float, help="default: the recipe's")
     generate.add_argument("--top-k", type=non_negative_int, help="0 = no top-k filter (default: the recipe's)")
     generate.add_argument("--top-p", type=probability, help="nucleus sampling mass in (0, 1] (default 1)")

@@ -10,6 +10,8 @@ import math
 import os
 import time
 
+from keras_llm.files import atomic_output
+
 
 def _number(value, digits=4):
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
@@ -103,8 +105,8 @@ def write_report(out_dir, results, record, began):
     paths = {"report": os.path.join(out_dir, "report.md"), "plot": os.path.join(out_dir, "report.png")}
     plot_curves(results, paths["plot"])
     record["total_seconds"] = round(time.perf_counter() - began, 1)
-    with open(paths["report"], "w", encoding="utf-8") as f:
+    with atomic_output(paths["report"]) as f:
         f.write(render_report(results, record))
-    with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as f:
+    with atomic_output(os.path.join(out_dir, "results.json")) as f:
         json.dump({"settings": record, "results": [dataclasses.asdict(r) for r in results]}, f, indent=1)
     return paths

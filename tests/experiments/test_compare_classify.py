@@ -85,7 +85,7 @@ def test_cli_classify_returns_zero(table, tmp_path, capsys):
     out = tmp_path / "cli"
     code = main(["compare", "--task", "classify", "--train", str(table), "--text-column", "review",
                  "--label-column", "sentiment", "--models", "bow,gru", "--epochs", "1", "--no-jit",
-                 "--out-dir", str(out)])
+                 "--output-dir", str(out)])
     assert code == 0
     assert list(_table_rows((out / "report.md").read_text(encoding="utf-8"))) == ["bow", "gru"]
     assert "report written" in capsys.readouterr().out
@@ -99,7 +99,7 @@ def _one_line_error(argv, capsys):
 
 
 def test_bad_input_exits_2_with_one_line(table, tmp_path, capsys):
-    base = ["compare", "--task", "classify", "--out-dir", str(tmp_path / "bad")]
+    base = ["compare", "--task", "classify", "--output-dir", str(tmp_path / "bad")]
     err = _one_line_error(base + ["--train", str(table), "--text-column", "text", "--label-column", "sentiment"],
                           capsys)
     assert "'text'" in err and "review, sentiment" in err

@@ -14,7 +14,7 @@ from keras_llm.experiments import compare_lm as compare
 from keras_llm.experiments.compare_lm import LMComparisonSettings
 from keras_llm.training.callbacks import TimeLimit
 
-TINY = ["--sequence-length", "16", "--batch-size", "4", "--eval-batches", "2", "--params", "8000", "--no-jit",
+TINY = ["--max-length", "16", "--batch-size", "4", "--eval-batches", "2", "--params", "8000", "--no-jit",
         "--eval-interval", "10", "--sample-tokens", "20"]
 
 
@@ -30,7 +30,7 @@ def _number(cell):
 def test_cli_compares_all_models_end_to_end(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "compare"
     code = main(["compare", "--corpus", str(tiny_corpus), "--tokenizer", "char", "--models", "gpt,lstm,gru,ngram",
-                 "--steps", "20", "--out-dir", str(out), *TINY])
+                 "--steps", "20", "--output-dir", str(out), *TINY])
     assert code == 0
     report = (out / "report.md").read_text(encoding="utf-8")
     rows = _table_rows(report)
@@ -70,15 +70,15 @@ def test_time_budget_stops_training(tiny_corpus, tmp_path):
     (["--models", ","], "no models"),
     (["--tokenizer", "sentencepiece"], "unknown tokenizer"),
     (["--steps", "0"], "steps must be a positive integer"),
-    (["--minutes", "-1"], "minutes must be a positive number"),
-    (["--minutes", "0"], "minutes must be a positive number"),
-    (["--steps", "5", "--minutes", "1"], "not both"),
+    (["--max-minutes", "-1"], "minutes must be a positive number"),
+    (["--max-minutes", "0"], "minutes must be a positive number"),
+    (["--steps", "5", "--max-minutes", "1"], "not both"),
     (["--params", "0"], "params must be a positive integer"),
     (["--params", "10"], "no GPT in the search grid"),
-    (["--sequence-length", "4000"], "corpus too small"),
+    (["--max-length", "4000"], "corpus too small"),
 ])
 def test_bad_input_exits_2_with_one_line(tiny_corpus, tmp_path, capsys, argv, message):
-    code = main(["compare", "--corpus", str(tiny_corpus), "--out-dir", str(tmp_path), *argv])
+    code = main(["compare", "--corpus", str(tiny_corpus), "--output-dir", str(tmp_path), *argv])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("keras-llm: error:") and message in err, err
@@ -90,7 +90,7 @@ def test_bad_corpus_exits_2_with_one_line(tmp_path, capsys, text, message):
     path = tmp_path / "corpus.txt"
     if text is not None:
         path.write_text(text, encoding="utf-8")
-    code = main(["compare", "--corpus", str(path), "--out-dir", str(tmp_path / "out"), "--steps", "5"])
+    code = main(["compare", "--corpus", str(path), "--output-dir", str(tmp_path / "out"), "--steps", "5"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
 
