@@ -2,20 +2,22 @@
 
 Example:
     >>> data = text_classification_dataset(tokenizer, ["a good film"], [1], max_length=32, batch_size=8)
-    >>> inputs, labels = next(iter(data))      # inputs: dict of int32 (batch, 32); labels: (batch,)
+    >>> inputs, labels = next(iter(data))      # inputs: dict of int32 (batch, 16); labels: (batch,)
 """
 
 import numpy as np
 import tensorflow as tf
 
 from keras_llm.data.epoch_orders import epoch_orders
+from keras_llm.data.padding import trim_to_longest
 
 
 def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size, shuffle=False, seed=0,
                                 epochs=None):
     """Batches of ``(encoded inputs dict, label ids)``; tokenization runs inside the tf.data graph.
 
-    Texts longer than ``max_length`` tokens are truncated by the tokenizer. With ``shuffle``,
+    Texts longer than ``max_length`` tokens are truncated by the tokenizer; each batch is padded only
+    to its longest text, rounded up to a multiple of 16 (:mod:`keras_llm.data.padding`). With ``shuffle``,
     pass ``epochs``: the stream then holds ``epochs`` passes, each in its own order drawn from
     ``seed + epoch`` and each ending with its own (possibly short) batch. Because every epoch's
     order is fixed in advance, a run resumed after a crash can skip the finished epochs'
@@ -31,5 +33,9 @@ def text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_s
     else:
         data = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(label_ids)))
         data = data.batch(batch_size)
-    return data.map(lambda text, label: (tokenizer.encode_batch(text, max_length=max_length), label),
-                    num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def encode(text, label):
+        inputs, = trim_to_longest(tokenizer.encode_batch(text, max_length=max_length))
+        return inputs, label
+
+    return data.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,9 +1,7 @@
 """Tagging input: batches of word-piece ids with per-piece labels (-100 but on each word's first piece).
 
-Batches are cut to their longest row rounded up to a multiple of :data:`PAD_MULTIPLE` (at most
-``max_length``): EWT sentences average about 20 pieces, so padding every batch to 128 would spend
-most of the compute on padding, while the rounding keeps the number of distinct shapes (and XLA
-compilations) small.
+Batches are cut to their longest row rounded up to a multiple of 16 (at most ``max_length``;
+:mod:`keras_llm.data.padding`): EWT sentences average about 20 pieces.
 
 Example:
     >>> data = tagging_dataset(tokenizer, [["John", "lives", "here"]], [[1, 0, 0]], max_length=32, batch_size=8)
@@ -13,19 +11,8 @@ Example:
 import tensorflow as tf
 
 from keras_llm.data.epoch_orders import epoch_orders
+from keras_llm.data.padding import PAD_MULTIPLE, trim_to_longest  # noqa: F401  (PAD_MULTIPLE: also its old home)
 from keras_llm.data.token_alignment import align_words
-
-PAD_MULTIPLE = 16
-
-
-def trim_to_longest(inputs, *extra):
-    """Cut padded inputs (and ``extra`` tensors of the same width) to the batch's longest row, rounded up
-    to a multiple of :data:`PAD_MULTIPLE`."""
-    longest = tf.maximum(tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1)), 1)
-    width = tf.minimum(tf.shape(inputs["token_ids"])[1], -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE)
-    cut = {key: value[:, :width] for key, value in inputs.items() if key in ("token_ids", "segment_ids",
-                                                                                 "padding_mask")}
-    return (cut, *[value[:, :width] for value in extra])
 
 
 def tagging_dataset(tokenizer, words, tag_ids, max_length, batch_size, shuffle=False, seed=0, epochs=1):

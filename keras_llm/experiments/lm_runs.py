@@ -86,13 +86,15 @@ def sample_text(name, model, tokenizer, settings, jit_compile=True):
 
 
 def run_ngram(tokens, windows, settings):
-    """Fit the Kneser–Ney N-gram model of order ``settings.ngram_order`` and score it."""
+    """Fit the (modified Kneser–Ney) N-gram model of order ``settings.ngram_order`` and score it."""
     started = time.perf_counter()
-    lm = NGramLanguageModel(settings.ngram_order, smoothing="kneser_ney").fit(tokens.train_ids, tokens.vocab_size)
+    lm = NGramLanguageModel(settings.ngram_order).fit(tokens.train_ids, tokens.vocab_size)
     fit_seconds = time.perf_counter() - started
     return ModelResult(
         name="ngram", params=lm.num_parameters, train_seconds=fit_seconds,
-        config={"order": settings.ngram_order, "smoothing": "kneser_ney", "discount": lm.discount},
+        config={"order": settings.ngram_order, "smoothing": lm.smoothing,
+                "discounts": {f"{order}-{kind}": [round(d, 4) for d in values]
+                              for (order, kind), values in sorted(lm.discounts.items())}},
         val_loss=ngram_window_loss(lm, windows), val_loss_all=ngram_stream_loss(lm, tokens.valid_ids),
         sample=sample_text("ngram", lm, tokens.tokenizer, settings))
 

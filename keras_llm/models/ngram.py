@@ -1,6 +1,23 @@
 """Smoothed N-gram language model over token ids (numpy only; a baseline, not a Keras model).
 
-Two smoothings, both giving every token of the vocabulary a non-zero probability:
+Three smoothings, each giving every token of the vocabulary a non-zero probability:
+
+``"modified_kneser_ney"`` (the default) — interpolated modified Kneser–Ney (Chen & Goodman
+1998, section 3): as ``"kneser_ney"`` below, but the discount depends on the count, with three
+discounts per order and count kind estimated from the counts-of-counts ``n_k`` (the number of
+distinct n-grams seen exactly ``k`` times)::
+
+    Y = n_1 / (n_1 + 2 n_2),  D_1 = 1 - 2 Y n_2 / n_1,  D_2 = 2 - 3 Y n_3 / n_2,  D_3+ = 3 - 4 Y n_4 / n_3
+    P_m(w | h) = max(c_m(h w) - D(c_m(h w)), 0) / C_m(h)
+                 + (D_1 N_1(h) + D_2 N_2(h) + D_3+ N_3+(h)) / C_m(h) * P_{m-1}(w | h')
+
+where ``N_k(h)`` counts the tokens seen exactly ``k`` times after ``h`` (``N_3+``: three or more).
+Each discount is at most ``k`` (no count goes negative, so every level still sums to one). Where
+an estimate is undefined or not positive (a count-of-counts of zero, or skewed counts on a tiny
+corpus) the discount of the count below is used (``Y`` for ``D_1``, or 0.75 when ``Y`` is 0): a
+discount of 0 would free no probability for the lower orders and give unseen tokens zero.
+One discount cannot fit every order: the higher orders of word-level data are mostly singletons,
+which need a discount near 1, while the counts of 3 and more need more than 1 (docs/benchmarks.md).
 
 ``"kneser_ney"`` — interpolated Kneser–Ney (Chen & Goodman 1998; Jurafsky & Martin,
 3rd ed., ch. 3) with one absolute discount ``D`` for every order. For a history ``h`` of
@@ -39,7 +56,7 @@ import numpy as np
 
 from keras_llm.errors import UserInputError
 
-SMOOTHINGS = ("kneser_ney", "add_k")
+SMOOTHINGS = ("modified_kneser_ney", "kneser_ney", "add_k")
 _FORMAT_VERSION = 1
 
 
@@ -48,10 +65,11 @@ class NGramLanguageModel:
 
     Args:
         order: N, the length of the longest n-gram (1 = unigram).
-        smoothing: ``"kneser_ney"`` (interpolated Kneser–Ney) or ``"add_k"``; see the module
+        smoothing: ``"modified_kneser_ney"`` (interpolated, three discounts per order estimated
+            from the counts), ``"kneser_ney"`` (one fixed discount) or ``"add_k"``; see the module
             docstring for the exact formulas.
         k: pseudo-count of add-k smoothing, ``> 0``.
-        discount: absolute discount ``D`` of Kneser–Ney, ``0 < D <= 1``.
+        discount: the fixed absolute discount ``D`` of ``"kneser_ney"``, ``0 < D <= 1``.
 
     Example:
         >>> lm = NGramLanguageModel(order=3).fit(np.array(ids), vocab_size=65)
@@ -59,7 +77,7 @@ class NGramLanguageModel:
         >>> lm.sample(context=[20, 43], num_tokens=100, seed=0)
     """
 
-    def __init__(self, order, smoothing="kneser_ney", k=1.0, discount=0.75):
+    def __init__(self, order, smoothing="modified_kneser_ney", k=1.0, discount=0.75):
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise UserInputError(f"order must be an integer >= 1; got {order!r}")
         if smoothing not in SMOOTHINGS:
@@ -120,20 +138,19 @@ class NGramLanguageModel:
         return self
 
     def _summarise(self):
-        """Per order and count kind: C(h) and N(h) for every history id (scalars at order 1)."""
-        self._totals = {}
+        """Per order and count kind: C(h), N(h) and N_1(h), N_2(h), N_3+(h) for every history id (one row at
+        order 1), and the modified Kneser–Ney discounts (D_1, D_2, D_3+) of that order and kind."""
+        self._totals, self._discounts = {}, {}
         for n in range(1, self.order + 1):
             for kind, counts in (("raw", self._raw[n - 1]), ("cont", self._cont[n - 1])):
                 if counts is None:
                     continue
-                if n == 1:
-                    total, distinct = np.array([counts.sum()]), np.array([np.count_nonzero(counts)])
-                else:
-                    history = self._keys[n - 1] // self.vocab_size
-                    size = len(self._keys[n - 2])
-                    total = np.bincount(history, weights=counts, minlength=size)
-                    distinct = np.bincount(history, weights=counts > 0, minlength=size)
-                self._totals[n, kind] = (total, distinct)
+                history = (np.zeros(len(counts), np.int64) if n == 1 else self._keys[n - 1] // self.vocab_size)
+                size = 1 if n == 1 else len(self._keys[n - 2])
+                per_history = [np.bincount(history, weights=weights, minlength=size)
+                               for weights in (counts, counts > 0, counts == 1, counts == 2, counts >= 3)]
+                self._totals[n, kind] = tuple(per_history)
+                self._discounts[n, kind] = modified_discounts(counts)
 
     @property
     def num_parameters(self):
@@ -236,11 +253,16 @@ class NGramLanguageModel:
             kind = "raw" if m == top else "cont"
             counts = self._raw[m - 1] if kind == "raw" else self._cont[m - 1]
             count = self._gather(counts, ngram_ids[m])
-            total, distinct = self._history_stats(m, kind, history_ids[m])
+            total, distinct, ones, twos, threes = self._history_stats(m, kind, history_ids[m])
+            if self.smoothing == "kneser_ney":
+                discount, left_over = self.discount, self.discount * distinct
+            else:  # modified: the discount of each count, and the mass they free for the lower order
+                d1, d2, d3 = self._discounts[m, kind]
+                discount = np.select([count == 1, count == 2, count >= 3], [d1, d2, d3], 0.0)
+                left_over = d1 * ones + d2 * twos + d3 * threes
             seen = total > 0
             safe_total = np.where(seen, total, 1.0)
-            interpolated = (np.maximum(count - self.discount, 0.0)
-                            + self.discount * distinct * probs) / safe_total
+            interpolated = (np.maximum(count - discount, 0.0) + left_over * probs) / safe_total
             probs = np.where(seen, interpolated, probs)
         return probs
 
@@ -255,10 +277,16 @@ class NGramLanguageModel:
         return np.where(found, index, -1)
 
     def _history_stats(self, n, kind, history_ids):
-        total, distinct = self._totals[n, kind]
+        """``(C(h), N(h), N_1(h), N_2(h), N_3+(h))`` of each row's history (see :meth:`_summarise`)."""
         if n == 1:
-            return total[0] * np.ones(1), distinct[0] * np.ones(1)
-        return self._gather(total, history_ids), self._gather(distinct, history_ids)
+            return tuple(stat[0] * np.ones(1) for stat in self._totals[n, kind])
+        return tuple(self._gather(stat, history_ids) for stat in self._totals[n, kind])
+
+    @property
+    def discounts(self):
+        """``{(order, "raw" | "cont"): (D_1, D_2, D_3+)}`` of modified Kneser–Ney (estimated by ``fit``)."""
+        self._check_fitted()
+        return dict(self._discounts)
 
     @staticmethod
     def _gather(values, ids):
@@ -313,6 +341,23 @@ class NGramLanguageModel:
             raise UserInputError(f"cannot read an n-gram model from {path!r}: {error}") from None
         model._summarise()
         return model
+
+
+def modified_discounts(counts):
+    """Chen & Goodman's ``(D_1, D_2, D_3+)`` from the counts-of-counts of ``counts`` (see the module docstring).
+
+    Example: ``modified_discounts(np.array([1, 1, 1, 2, 2, 3, 4]))`` (n_1..n_4 = 3, 2, 1, 1).
+    """
+    counts = np.asarray(counts)
+    n = [int(np.count_nonzero(counts == k)) for k in (1, 2, 3, 4)]
+    y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] > 0 else 0.0
+    discounts, previous = [], y if y > 0 else 0.75
+    for k in (1, 2, 3):
+        estimate = k - (k + 1) * y * n[k] / n[k - 1] if n[k - 1] > 0 else 0.0
+        # A discount of 0 would free no mass for the lower orders: an unseen token would get probability 0.
+        previous = float(min(estimate, k)) if estimate > 0 else previous
+        discounts.append(previous)
+    return tuple(discounts)
 
 
 def _as_ids(token_ids, what):
