@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.checks import positive_int
-from keras_llm.data.windows import LongTexts, encode_windows, map_in_chunks, pool_windows
+from keras_llm.data.windows import LongTexts, encode_windows, map_in_chunks, normalized_mean, pool_windows
 
 
 def pooled_logits(model, tokenizer, texts, max_length, settings, chunk_size=32):
@@ -26,6 +26,18 @@ def pooled_logits(model, tokenizer, texts, max_length, settings, chunk_size=32):
     inputs, text_index, too_long = encode_windows(tokenizer, texts, max_length, settings)
     logits = map_in_chunks(lambda chunk: model(chunk, training=False), inputs, chunk_size)
     return pool_windows(logits, text_index, tf.shape(texts)[0], settings.pooling), too_long
+
+
+def pooled_embeddings(embed, tokenizer, texts, max_length, settings, chunk_size=32):
+    """Graph-friendly: ``texts`` ``tf.string`` ``(n,)`` → ``(embeddings, too_long)``.
+
+    ``embed`` maps encoded inputs to unit vectors ``(rows, dim)``; each window is embedded like a short
+    text, and a text's window embeddings are averaged and L2-normalised again (a one-window text keeps
+    its embedding bit for bit). ``embeddings`` float32 ``(n, dim)``; ``too_long`` bool ``(n,)``.
+    """
+    inputs, text_index, too_long = encode_windows(tokenizer, texts, max_length, settings)
+    embeddings = map_in_chunks(embed, inputs, chunk_size)
+    return normalized_mean(embeddings, text_index, tf.shape(texts)[0]), too_long
 
 
 def long_text_settings(long_texts="windows", pooling=None, window_stride=None, max_windows=None):

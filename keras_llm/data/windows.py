@@ -69,6 +69,10 @@ class LongTexts:
     def window_shape(self, max_length):
         """``(budget, stride, max_windows)`` for a context of ``max_length`` tokens."""
         budget = int(max_length) - 2
+        if self.mode == "truncate":  # one window: the first budget pieces (none for max_length 2)
+            if budget < 0:
+                raise UserInputError(f"max_length {max_length} leaves no room for [CLS] and [SEP]")
+            return budget, max(1, budget), 1
         if budget < 1:
             raise UserInputError(f"max_length {max_length} leaves no room for text between [CLS] and [SEP]")
         stride = self.stride or max(1, budget // 2)
@@ -76,7 +80,7 @@ class LongTexts:
             raise UserInputError(f"window_stride {stride} is longer than a window's {budget} pieces "
                                  f"(max_length {max_length} minus [CLS] and [SEP]): text between windows "
                                  "would never be read")
-        return budget, stride, (self.max_windows if self.mode == "windows" else 1)
+        return budget, stride, self.max_windows
 
 
 def split_into_windows(pieces, budget, stride, max_windows):

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_llm.data.windows import (LongTexts, encode_windows, map_in_chunks, normalized_mean, pool_windows,
-                                    split_into_windows)
+from keras_llm.data.windows import (
+    LongTexts,
+    encode_windows,
+    map_in_chunks,
+    normalized_mean,
+    pool_windows,
+    split_into_windows,
+)
 from keras_llm.errors import UserInputError
 from keras_llm.tokenizers import WordPieceTokenizer
 
