@@ -44,10 +44,10 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, validation_callbacks=(
 
     Order matters: ``validation_callbacks`` first (they put ``val_*`` numbers into the epoch logs,
     e.g. a classifier's per-document validation over windows); then the best checkpoint and the NaN
-    guard; the extras; history.csv and TensorBoard, so they log what the others add to the epoch logs; the backup last, so an epoch
-    counts as done only once everything about it is on disk. ``completed_epochs`` is 0 for a
-    fresh run; a resumed run must skip that many epochs of its (deterministic) input so it sees
-    the batches an uninterrupted run would have seen.
+    guard; the extras; history.csv and TensorBoard, so they log what the others add to the epoch
+    logs; the backup last, so an epoch counts as done only once everything about it is on disk.
+    ``completed_epochs`` is 0 for a fresh run; a resumed run must skip that many epochs of its
+    (deterministic) input so it sees the batches an uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
     backup = RunBackup(paths["backup"], log=log)
