@@ -36,7 +36,9 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cu
 def load_contracts(path, cut):
     with open(path, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
-    return [record["text"][cut:] for record in records], [record["label"] for record in records]
+    # A contract shorter than the cut keeps its last 200 characters (an empty text is refused by the reader).
+    texts = [record["text"][min(cut, max(0, len(record["text"]) - 200)):] for record in records]
+    return texts, [record["label"] for record in records]
 
 
 def split(labels, seed=0):
