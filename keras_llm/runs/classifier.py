@@ -14,6 +14,8 @@ import numpy as np
 
 from keras_llm.checkpoints import load_hf_bert, resolve_model_directory
 from keras_llm.data import label_vocabulary, read_labeled_table, stratified_split
+from keras_llm.data.pooled_prediction import classify_texts
+from keras_llm.data.window_classification import document_windows
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
@@ -21,7 +23,7 @@ from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, wri
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
-from keras_llm.training.classifier import ClassifierTrainingConfig, text_classification_dataset, train_text_classifier
+from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.run_callbacks import run_paths
 
@@ -90,14 +92,35 @@ def _split(texts, label_ids, fraction, seed, label_names=None):
         (pick(texts, held_index), np.asarray(label_ids)[held_index])
 
 
-def evaluate_classifier(model, tokenizer, texts, label_ids, num_classes, max_length, batch_size=64):
-    """``{"accuracy", "macro_f1", "examples"}`` of ``model`` on ``(texts, label_ids)``."""
-    data = text_classification_dataset(tokenizer, texts, label_ids, max_length, batch_size)
-    predictions = np.concatenate([np.argmax(model(x, training=False), axis=-1) for x, _ in data])
+def evaluate_classifier(model, tokenizer, texts, label_ids, num_classes, max_length, batch_size=64,
+                        long_texts="truncate"):
+    """``{"accuracy", "macro_f1", "examples", "longer_than_context"}`` of ``model`` on ``(texts, label_ids)``.
+
+    ``long_texts``: ``"windows"``, ``"truncate"`` or a :class:`~keras_llm.data.windows.LongTexts`
+    (see :func:`~keras_llm.data.pooled_prediction.classify_texts`).
+    """
+    probabilities, too_long = classify_texts(model, tokenizer, list(texts), max_length, long_texts,
+                                             batch_size=batch_size)
+    predictions = np.argmax(probabilities, axis=-1) if len(texts) else np.zeros(0, np.int64)
     f1 = SparseMacroF1(num_classes)
     f1.update_state(np.asarray(label_ids), np.eye(num_classes)[predictions])
     return {"accuracy": float(np.mean(predictions == np.asarray(label_ids))), "macro_f1": float(f1.result()),
-            "examples": len(texts)}
+            "examples": len(texts), "longer_than_context": too_long}
+
+
+def long_text_report(tokenizer, texts, training):
+    """One line: how many of ``texts`` are longer than the context, and how they will be read."""
+    settings = training.long_text_settings
+    budget, stride, max_windows = settings.window_shape(training.max_length)
+    windows = document_windows(tokenizer, texts, training.max_length, settings)
+    count = int(windows.too_long.sum())
+    if settings.mode == "truncate":
+        how = f"only their first {training.max_length} tokens are read (long_texts: truncate)"
+    else:
+        how = (f"each is read as overlapping windows ({stride} pieces apart, at most {max_windows}; "
+               f"{len(windows.text_index)} windows in all), their logits {settings.pooling}-pooled")
+    return (f"{count} of {len(texts)} texts are longer than the {training.max_length}-token context"
+            + (f"; {how}" if count else ""))
 
 
 @run_lifecycle(MODEL_KIND)
@@ -149,16 +172,18 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     tokenizer.save(run_paths(run_dir)["tokenizer"])
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "
         f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
+    log(long_text_report(tokenizer, list(train[0]) + list(valid[0]), training))
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
                 "labels": label_names, "init_from": init_from, "data": data, "training": vars(training)}
     write_run_info(run_dir, run_info)
     history = train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, training, verbose)
     if test is not None:
-        metrics = evaluate_classifier(model, tokenizer, test[0], test[1], len(label_names), training.max_length)
+        metrics = evaluate_classifier(model, tokenizer, test[0], test[1], len(label_names), training.max_length,
+                                      long_texts=training.long_text_settings)
         with open(os.path.join(run_dir, "test_metrics.json"), "w", encoding="utf-8") as handle:
             json.dump(metrics, handle, indent=2)
         log(f"held-out test split: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} "
-            f"({metrics['examples']} texts)")
+            f"({metrics['examples']} texts, {metrics['longer_than_context']} longer than the context)")
     return run_dir, history
 
 

@@ -10,12 +10,15 @@ import tensorflow as tf
 
 from keras_llm.checks import positive_int
 from keras_llm.data.classification import text_classification_dataset  # noqa: F401  (also its old home)
+from keras_llm.data.window_classification import document_windows, window_classification_dataset
+from keras_llm.data.windows import LongTexts
 from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
+from keras_llm.training.window_validation import PooledValidation
 
 
 @dataclasses.dataclass
@@ -24,6 +27,11 @@ class ClassifierTrainingConfig:
 
     ``warmup_steps`` is capped at half of the run's total steps, so a short run (a small dataset
     with the familiar 500 warm-up steps) still spends its second half decaying.
+
+    Texts longer than ``max_length`` tokens: ``long_texts="windows"`` reads them as overlapping
+    windows (``window_stride`` pieces apart, default half a window; at most ``max_windows``) and pools
+    the windows' logits (``pooling``: mean or max); ``"truncate"`` reads their first ``max_length``
+    tokens. See :mod:`keras_llm.data.windows` and :mod:`keras_llm.training.window_validation`.
     """
 
     epochs: int = 3
@@ -37,12 +45,21 @@ class ClassifierTrainingConfig:
     seed: int = 1337
     jit_compile: bool = True
     steps_per_execution: int = 1
+    long_texts: str = "windows"
+    window_stride: int | None = None
+    max_windows: int = 16
+    pooling: str = "mean"
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
             positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
+        self.long_text_settings.window_shape(self.max_length)  # refuses a bad mode, pooling or stride
+
+    @property
+    def long_text_settings(self):
+        return LongTexts(self.long_texts, self.window_stride, self.max_windows, self.pooling)
 
 
 def fine_tuning_optimizer(model, config, steps_per_epoch):
@@ -83,7 +100,11 @@ def _matrix_image(matrix, label_names):
 
 
 class ConfusionMatrixCallback(keras.callbacks.Callback):
-    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch."""
+    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch.
+
+    ``validation_data``: batches of ``(features, labels)``, or a :class:`PooledValidation` (documents
+    read in windows), whose predictions of the epoch are used.
+    """
 
     def __init__(self, validation_data, label_names, log_dir):
         super().__init__()
@@ -91,12 +112,17 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
         self.label_names = list(label_names)
         self.log_dir = log_dir
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _labels_and_predictions(self):
+        if isinstance(self.validation_data, PooledValidation):
+            return self.validation_data.labels, self.validation_data.predictions
         labels, predictions = [], []
         for features, batch_labels in self.validation_data:
             predictions.append(np.argmax(self.model(features, training=False), axis=-1))
             labels.append(batch_labels.numpy())
-        matrix = confusion_matrix(np.concatenate(labels), np.concatenate(predictions), len(self.label_names))
+        return np.concatenate(labels), np.concatenate(predictions)
+
+    def on_epoch_end(self, epoch, logs=None):
+        matrix = confusion_matrix(*self._labels_and_predictions(), len(self.label_names))
         writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "confusion"))
         with writer.as_default():
             tf.summary.image("confusion_matrix", _matrix_image(matrix, self.label_names), step=epoch)
@@ -111,13 +137,23 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
     stopping after ``config.patience`` epochs without improvement (best weights restored);
     ``BackupAndRestore`` for resuming.
 
+    With ``config.long_texts == "windows"`` and a text (training or validation) longer than the
+    context, training runs on windows (:func:`windowed_training_data`); otherwise on whole texts.
+
     Returns:
         the Keras ``History``.
     """
-    train_data = text_classification_dataset(tokenizer, *train, config.max_length, config.batch_size,
-                                             shuffle=True, seed=config.seed, epochs=config.epochs)
-    valid_data = text_classification_dataset(tokenizer, *valid, config.max_length, config.eval_batch_size)
-    steps_per_epoch = max(1, -(-len(train[0]) // config.batch_size))
+    windowed = windowed_training_data(tokenizer, train, valid, len(label_names), config)
+    if windowed:
+        train_data, validation, examples = windowed
+        valid_data, extra = None, {"validation_callbacks": [validation]}
+    else:
+        train_data = text_classification_dataset(tokenizer, *train, config.max_length, config.batch_size,
+                                                 shuffle=True, seed=config.seed, epochs=config.epochs)
+        valid_data = validation = text_classification_dataset(tokenizer, *valid, config.max_length,
+                                                              config.eval_batch_size)
+        examples, extra = len(train[0]), {}
+    steps_per_epoch = max(1, -(-examples // config.batch_size))
     model.compile(
         optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -128,8 +164,8 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
     callbacks, guard, resumed_epochs = run_callbacks(run_dir, [
         # After a resume, patience counts again from the resumed epoch.
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        ConfusionMatrixCallback(valid_data, label_names, paths["logs"]),
-    ])
+        ConfusionMatrixCallback(validation, label_names, paths["logs"]),
+    ], **extra)
     history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
@@ -137,3 +173,27 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
     save_final_model(model, paths["final"])
     history.history = logged_history(paths["history"])  # the epochs before a resume too
     return history
+
+
+def windowed_training_data(tokenizer, train, valid, num_classes, config):
+    """``(train_data, pooled_validation, windows_per_epoch)`` for training on windows, or None.
+
+    None unless ``config.long_texts`` is ``"windows"`` and some text is longer than the context:
+    then every training window is an example with its document's label, shuffled over windows, and
+    validation pools each document's window logits (:class:`PooledValidation`).
+    """
+    settings = config.long_text_settings
+    if settings.mode != "windows":
+        return None
+    train_windows = document_windows(tokenizer, train[0], config.max_length, settings)
+    valid_windows = document_windows(tokenizer, valid[0], config.max_length, settings)
+    if not (train_windows.too_long.any() or valid_windows.too_long.any()):
+        return None
+    window_labels = train_windows.labels(train[1])
+    train_data = window_classification_dataset(tokenizer, train_windows, window_labels, config.max_length,
+                                                config.batch_size, shuffle=True, seed=config.seed,
+                                                epochs=config.epochs)
+    valid_data = window_classification_dataset(tokenizer, valid_windows, valid_windows.labels(valid[1]),
+                                               config.max_length, config.eval_batch_size)
+    validation = PooledValidation(valid_data, valid_windows.text_index, valid[1], num_classes, config.pooling)
+    return train_data, validation, len(window_labels)

@@ -39,14 +39,15 @@ def run_paths(run_dir):
     }
 
 
-def run_callbacks(run_dir, extra_callbacks=(), log=print):
+def run_callbacks(run_dir, extra_callbacks=(), log=print, validation_callbacks=()):
     """``(callbacks, divergence_guard, completed_epochs)`` for a run in ``run_dir``.
 
-    Order matters: the best checkpoint and the NaN guard first; the extras; history.csv and
-    TensorBoard, so they log what the others add to the epoch logs; the backup last, so an epoch
-    counts as done only once everything about it is on disk. ``completed_epochs`` is 0 for a
-    fresh run; a resumed run must skip that many epochs of its (deterministic) input so it sees
-    the batches an uninterrupted run would have seen.
+    Order matters: ``validation_callbacks`` first (they put ``val_*`` numbers into the epoch logs,
+    e.g. a classifier's per-document validation over windows); then the best checkpoint and the NaN
+    guard; the extras; history.csv and TensorBoard, so they log what the others add to the epoch
+    logs; the backup last, so an epoch counts as done only once everything about it is on disk.
+    ``completed_epochs`` is 0 for a fresh run; a resumed run must skip that many epochs of its
+    (deterministic) input so it sees the batches an uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
     backup = RunBackup(paths["backup"], log=log)
@@ -60,6 +61,7 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print):
             os.remove(paths["history"])
     guard = DivergenceGuard()
     callbacks = [
+        *validation_callbacks,
         BestModelCheckpoint(paths["best"], initial_value_threshold=best_logged(paths["history"], "val_loss")),
         guard,
         *extra_callbacks,
