@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.checks import positive_int
+from keras_llm.data.padding import trim_to_longest
 from keras_llm.data.windows import LongTexts, encode_windows, map_in_chunks, normalized_mean, pool_windows
 
 
@@ -21,10 +22,11 @@ def pooled_logits(model, tokenizer, texts, max_length, settings, chunk_size=32):
     """Graph-friendly: ``texts`` ``tf.string`` ``(n,)`` → ``(logits, too_long)``.
 
     ``logits`` float32 ``(n, num_classes)`` pools each text's window logits (``settings.pooling``);
-    ``too_long`` bool ``(n,)``. The model runs on ``chunk_size`` windows at a time.
+    ``too_long`` bool ``(n,)``. The model runs on ``chunk_size`` windows at a time, each chunk padded only
+    to its longest window (rounded up to 16): a 10-word request costs a fraction of a full context.
     """
     inputs, text_index, too_long = encode_windows(tokenizer, texts, max_length, settings)
-    logits = map_in_chunks(lambda chunk: model(chunk, training=False), inputs, chunk_size)
+    logits = map_in_chunks(lambda chunk: model(trim_to_longest(chunk)[0], training=False), inputs, chunk_size)
     return pool_windows(logits, text_index, tf.shape(texts)[0], settings.pooling), too_long
 
 
