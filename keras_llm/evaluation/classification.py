@@ -123,7 +123,7 @@ def format_per_class_table(per_class, name="class"):
     return "\n".join(lines)
 
 
-def format_confusion_table(confusion, labels, max_classes=20):
+def format_confusion_table(confusion, labels, max_classes=12):
     """The confusion matrix as text (rows gold, columns predicted), or a one-line note past ``max_classes``."""
     if len(labels) > max_classes:
         return f"confusion matrix: {len(labels)} classes, too many for text (see confusion_matrix.png)"

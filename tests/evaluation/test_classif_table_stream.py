@@ -14,7 +14,7 @@ def _round_trip(path, new_values):
     out = io.StringIO(newline="")
     writer = TableWriter(out, reader, ["predicted_label", "score"])
     rows = list(reader.rows())
-    for (line, row), values in zip(rows, new_values):
+    for (_, row), values in zip(rows, new_values):
         writer.write(row, values)
     return reader, rows, out.getvalue()
 
