@@ -43,17 +43,10 @@ class ConllReader:
             raise UserInputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
         self.path, self.format = os.fspath(path), fmt
         check_input_file(self.path, "CoNLL file")
-        self._handle = None
-
-    def position(self):
-        """Bytes read so far (for a progress bar)."""
-        if self._handle is None:
-            return 0
-        return os.path.getsize(self.path) if self._handle.closed else self._handle.tell()
 
     def _lines(self):
-        with open(self.path, "rb") as self._handle:
-            for number, raw in enumerate(self._handle, start=1):
+        with open(self.path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
                 try:
                     line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
@@ -77,6 +70,11 @@ class ConllReader:
         if not fields[1].strip():
             raise UserInputError(f"{self.path}:{number}: empty FORM")
         return fields[1]
+
+    def count(self):
+        """The number of sentences, from a full pass that keeps nothing: it sizes a progress bar and finds
+        a bad line before any model work."""
+        return sum(1 for _ in self.sentences())
 
     def sentences(self):
         """Every :class:`ConllSentence` in file order (a block of comments only is one with no words)."""

@@ -71,7 +71,6 @@ class TableReader:
         self.format = fmt or table_format_of(self.path) or self._sniff()
         if self.format not in TABLE_FORMATS:
             raise UserInputError(f"unknown table format {self.format!r}; expected one of {', '.join(TABLE_FORMATS)}")
-        self._binary = None
         records = self._records()
         header = next(records, None)
         records.close()
@@ -83,16 +82,10 @@ class TableReader:
         line = first_line(self.path)
         return "jsonl" if line.lstrip().startswith("{") else "tsv" if "\t" in line else "csv"
 
-    def position(self):
-        """Bytes read from the file so far (for a progress bar; the reader reads ahead a little)."""
-        if self._binary is None:
-            return 0
-        return os.path.getsize(self.path) if self._binary.closed else self._binary.tell()
-
     def _lines(self):
         """``(line number, text with its line end)``, decoded one line at a time (a bad byte names its line)."""
-        with open(self.path, "rb") as self._binary:
-            for number, raw in enumerate(self._binary, start=1):
+        with open(self.path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
                 try:
                     yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError:
@@ -158,6 +151,16 @@ class TableReader:
                 raise UserInputError(f"{self.path} line {line} has {len(row)} field{'s' * (len(row) != 1)}, "
                                      f"the header has {len(self.columns)}{hint}")
             yield line, row
+
+    def count(self, column=None):
+        """The number of data rows, from a full pass that keeps nothing: it sizes a progress bar and finds a
+        bad row (and, with ``column``, a JSONL object without that text) before any model work."""
+        total = 0
+        for line, row in self.rows():
+            if column is not None:
+                self.text(row, column, line)
+            total += 1
+        return total
 
     def text(self, row, column, line):
         """The text in ``column`` of ``row`` (a JSONL object without it, or with a non-string, is refused)."""

@@ -1,64 +1,85 @@
-"""A progress indicator for `keras-llm evaluate` / `predict`: a bar on a terminal, plain lines otherwise.
+"""A progress indicator for `evaluate`/`predict`: a redrawn bar on a terminal, plain lines in a log.
 
-On a terminal the line redraws itself (carriage returns) at most ten times a second; in a log
-file or a pipe a carriage-return bar would pile up, so a plain line is printed each time another
-tenth of the work is done.
+On a terminal the bar redraws itself in place (carriage return); when stdout is a file or a pipe,
+a carriage-return bar would fill the log with hundreds of partial lines, so it prints one plain
+line per tenth of the work instead (and one at the end). Keras' ``Progbar`` is not used: it
+treats every POSIX process as a terminal and writes colour escapes into logs.
 
 Example:
-    >>> progress = Progress("predict", total=os.path.getsize(path))
-    >>> progress.update(bytes_read, f"{rows} rows")      # repeatedly
-    >>> progress.finish(f"{rows} rows")
+    >>> progress = Progress(1200, "translating", unit="pairs")
+    >>> for batch in batches:
+    ...     progress.advance(len(batch))
+    >>> progress.close()
 """
 
 import sys
 import time
 
-_WIDTH = 30
+_BAR_WIDTH = 30
+_REDRAW_SECONDS = 0.1
 
 
 class Progress:
-    """Progress of ``total`` units of work (rows, sentences, bytes), labelled ``description``.
+    """Counts ``done`` out of ``total`` units of work and shows it on ``stream`` (default stdout).
 
     Args:
-        description: what is running, printed first on every line.
-        total: the amount of work; 0 or None shows counts only.
-        stream: where to print (default ``sys.stdout``).
-        interactive: redraw one line (default: whether ``stream`` is a terminal).
+        total: units of work expected (≥ 0).
+        what: what is being done, e.g. ``"scoring windows"``.
+        unit: name of one unit, e.g. ``"windows"``.
+        stream: where to write (default ``sys.stdout``).
+        interactive: redraw a bar in place; default: whether ``stream`` is a terminal.
     """
 
-    def __init__(self, description, total, stream=None, interactive=None):
-        self.description, self.total = description, total or 0
+    def __init__(self, total, what, unit="items", stream=None, interactive=None):
+        self.total, self.what, self.unit = int(total), what, unit
         self.stream = stream or sys.stdout
-        self.interactive = self.stream.isatty() if interactive is None else interactive
+        isatty = getattr(self.stream, "isatty", lambda: False)
+        self.interactive = isatty() if interactive is None else interactive
+        self.done = 0
+        self.started = time.monotonic()
         self._last_draw = 0.0
-        self._printed_tenths = -1
+        self._last_tenth = 0
+        self._closed = False
 
-    def _line(self, done, note):
-        if not self.total:
-            return f"{self.description}: {note}".rstrip(": ")
-        fraction = min(max(done / self.total, 0.0), 1.0)
-        if self.interactive:
-            filled = int(fraction * _WIDTH)
-            bar = "=" * filled + (">" if filled < _WIDTH else "") + "." * (_WIDTH - filled - 1)
-            return f"{self.description} [{bar}] {fraction:4.0%} {note}".rstrip()
-        return f"{self.description}: {fraction:.0%} {note}".rstrip()
-
-    def update(self, done, note=""):
-        """Report ``done`` units finished; ``note`` adds counts such as "1200 rows"."""
+    def advance(self, count=1):
+        """Record ``count`` more units done."""
+        self.done += int(count)
         if self.interactive:
             now = time.monotonic()
-            if now - self._last_draw >= 0.1:
+            if now - self._last_draw >= _REDRAW_SECONDS:
                 self._last_draw = now
-                self.stream.write("\r" + self._line(done, note) + "\033[K")
-                self.stream.flush()
-            return
-        tenths = int(10 * done / self.total) if self.total else 0
-        if tenths > self._printed_tenths and tenths < 10:
-            self._printed_tenths = tenths
-            print(self._line(done, note), file=self.stream, flush=True)
+                self._draw()
+        elif self.total:
+            tenth = min(10 * self.done // self.total, 10)
+            if tenth > self._last_tenth and self.done < self.total:
+                self._last_tenth = tenth
+                self._line()
 
-    def finish(self, note=""):
-        """Print the final state (100%) and end the line."""
-        prefix = "\r" if self.interactive else ""
-        suffix = "\033[K" if self.interactive else ""
-        print(prefix + self._line(self.total, note) + suffix, file=self.stream, flush=True)
+    def close(self):
+        """Show the final count (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.interactive:
+            self._draw()
+            self.stream.write("\n")
+        else:
+            self._line()
+        self.stream.flush()
+
+    def _elapsed(self):
+        return time.monotonic() - self.started
+
+    def _line(self):
+        share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        self.stream.write(f"{self.what}: {self.done:,}/{self.total:,} {self.unit}{share}, {self._elapsed():.1f}s\n")
+        self.stream.flush()
+
+    def _draw(self):
+        share = self.done / self.total if self.total else 1.0
+        filled = int(_BAR_WIDTH * min(share, 1.0))
+        elapsed = self._elapsed()
+        eta = f", ETA {elapsed * (1 - share) / share:.0f}s" if 0 < share < 1 else ""
+        bar = "#" * filled + "." * (_BAR_WIDTH - filled)
+        self.stream.write(f"\r{self.what}: [{bar}] {self.done:,}/{self.total:,} {self.unit} {elapsed:.0f}s{eta}")
+        self.stream.flush()

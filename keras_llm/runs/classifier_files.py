@@ -76,13 +76,13 @@ def read_test_table(path, data, text_column=None, label_column=None):
     return read_labeled_table(path, text_column, label_column, column_names=column_names if headerless else None)
 
 
-def _predict_all(predict, texts, batch_size, description):
-    progress = Progress(description, total=len(texts))
+def _predict_all(predict, texts, batch_size):
+    progress = Progress(len(texts), "evaluate", unit="texts")
     parts = []
     for batch in batches(texts, batch_size):
         parts.append(predict(batch))
-        progress.update(sum(len(part) for part in parts), f"{sum(len(part) for part in parts)} texts")
-    progress.finish(f"{len(texts)} texts")
+        progress.advance(len(batch))
+    progress.close()
     return np.concatenate(parts)
 
 
@@ -122,7 +122,7 @@ def evaluate_classifier_file(run_dir, test_file, output_dir=None, batch_size=Non
     model, tokenizer, info = load_classifier_run(run_dir)
     labels = list(info["labels"])
     predict = classifier_probabilities(model, tokenizer, labels, info["training"]["max_length"])
-    probabilities = _predict_all(predict, texts, batch_size_of(info, batch_size), "evaluate")
+    probabilities = _predict_all(predict, texts, batch_size_of(info, batch_size))
     predicted = np.argmax(probabilities, axis=-1)
 
     unseen = {}
@@ -170,18 +170,18 @@ def predict_classifier_file(run_dir, input_file, output_file, batch_size=None, t
     check_output_file(input_file, output_file)
     column = text_column or info.get("data", {}).get("text_column", "text")
     reader.require_column(column)
+    total = reader.count(column)
     labels = list(info["labels"])
     with atomic_output(output_file, newline="") as handle:
         writer = TableWriter(handle, reader, [PREDICTED_COLUMN, *map(probability_column, labels)])
         model, tokenizer, info = load_classifier_run(run_dir)
         predict = classifier_probabilities(model, tokenizer, labels, info["training"]["max_length"])
-        progress, done = Progress("predict", total=os.path.getsize(input_file)), 0
+        progress = Progress(total, "predict", unit="rows")
         for batch in batches(reader.rows(), batch_size_of(info, batch_size)):
             probabilities = predict([reader.text(row, column, line) for line, row in batch])
             for (_, row), row_probabilities in zip(batch, probabilities):
                 writer.write(row, [labels[int(np.argmax(row_probabilities))], *map(float, row_probabilities)])
-            done += len(batch)
-            progress.update(reader.position(), f"{done} rows")
-        progress.finish(f"{done} rows")
-    log(f"labelled {done} rows: {output_file}")
-    return done
+            progress.advance(len(batch))
+        progress.close()
+    log(f"labelled {total} rows: {output_file}")
+    return total

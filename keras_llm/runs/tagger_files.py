@@ -136,11 +136,11 @@ def evaluate_tagger_file(run_dir, test_file, output_dir=None, batch_size=None, l
     sentences = read_test_sentences(test_file, info)
     model, tokenizer, info = load_tagger_run(run_dir)
     predictor = TaggerPredictor(model, tokenizer, info)
-    progress, predicted = Progress("evaluate", total=len(sentences)), []
+    progress, predicted = Progress(len(sentences), "evaluate", unit="sentences"), []
     for batch in batches([s.words for s in sentences], batch_size_of(info, batch_size)):
         predicted += predictor.tag_sentences(batch)
-        progress.update(len(predicted), f"{len(predicted)} sentences")
-    progress.finish(f"{len(sentences)} sentences")
+        progress.advance(len(batch))
+    progress.close()
 
     gold = [s.tags for s in sentences]
     scores = tagging_scores(gold, predicted, info["tags"])
@@ -178,32 +178,26 @@ def input_kind(path, input_format, text_column):
     return kind or "conll"
 
 
-def _predict_conll(predictor, input_file, fmt, handle, batch_size):
-    reader = ConllReader(input_file, fmt)
-    progress, sentences_done, words_done = Progress("predict", total=os.path.getsize(input_file)), 0, 0
+def _predict_conll(predictor, reader, handle, batch_size, total):
+    progress = Progress(total, "predict", unit="sentences")
     for batch in batches(reader.sentences(), batch_size):
         with_words = [sentence.words for sentence in batch if sentence.words]
         tags = iter(predictor.tag_sentences(with_words) if with_words else [])
         for sentence in batch:
             predicted = next(tags) if sentence.words else []
-            write_tagged_sentence(handle, sentence, [tag or UNTAGGED for tag in predicted], fmt)
-            words_done += len(sentence.words)
-        sentences_done += len(batch)
-        progress.update(reader.position(), f"{sentences_done} sentences")
-    progress.finish(f"{sentences_done} sentences, {words_done} words")
-    return sentences_done
+            write_tagged_sentence(handle, sentence, [tag or UNTAGGED for tag in predicted], reader.format)
+        progress.advance(len(batch))
+    progress.close()
 
 
-def _predict_table(predictor, reader, column, writer, batch_size):
-    progress, done = Progress("predict", total=os.path.getsize(reader.path)), 0
+def _predict_table(predictor, reader, column, writer, batch_size, total):
+    progress = Progress(total, "predict", unit="rows")
     for batch in batches(reader.rows(), batch_size):
         tagged = predictor.tag_texts([reader.text(row, column, line) for line, row in batch])
         for (_, row), (words, tags, scores) in zip(batch, tagged):
             writer.write(row, [words, tags, scores])
-        done += len(batch)
-        progress.update(reader.position(), f"{done} rows")
-    progress.finish(f"{done} rows")
-    return done
+        progress.advance(len(batch))
+    progress.close()
 
 
 def predict_tagger_file(run_dir, input_file, output_file, batch_size=None, text_column=None, input_format=None,
@@ -217,19 +211,22 @@ def predict_tagger_file(run_dir, input_file, output_file, batch_size=None, text_
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     column = text_column or "text"
     kind = input_kind(input_file, input_format, column)
-    reader = None if kind in ("conll", "conllu") else TableReader(input_file, kind)
-    if reader is not None:
-        reader.require_column(column)
+    if kind in ("conll", "conllu"):
+        reader = ConllReader(input_file, kind)
+        total = reader.count()
     else:
-        check_input_file(input_file, "CoNLL file")
+        reader = TableReader(input_file, kind)
+        reader.require_column(column)
+        total = reader.count(column)
     check_output_file(input_file, output_file)
+    conll = isinstance(reader, ConllReader)
     with atomic_output(output_file, newline="") as handle:
-        writer = None if reader is None else TableWriter(handle, reader, TABLE_COLUMNS)  # a clash fails here, early
+        writer = None if conll else TableWriter(handle, reader, TABLE_COLUMNS)  # a clash fails here, early
         model, tokenizer, info = load_tagger_run(run_dir)
         predictor, size = TaggerPredictor(model, tokenizer, info), batch_size_of(info, batch_size)
-        if reader is None:
-            done = _predict_conll(predictor, input_file, kind, handle, size)
+        if conll:
+            _predict_conll(predictor, reader, handle, size, total)
         else:
-            done = _predict_table(predictor, reader, column, writer, size)
-    log(f"tagged {done} {'sentences' if reader is None else 'rows'}: {output_file}")
-    return done
+            _predict_table(predictor, reader, column, writer, size, total)
+    log(f"tagged {total} {'sentences' if conll else 'rows'}: {output_file}")
+    return total

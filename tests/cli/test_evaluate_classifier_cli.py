@@ -63,7 +63,7 @@ def test_evaluate_writes_metrics_png_tensorboard_and_the_report(classifier_run, 
     stdout = completed.stdout
     assert "labels the run never saw, counted as errors: neutral (2 texts)" in stdout
     assert f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}" in stdout
-    assert "gold \\ predicted" in stdout and "evaluate: 100% 18 texts" in stdout
+    assert "gold \\ predicted" in stdout and "evaluate: 18/18 texts (100%)" in stdout
 
     events = event_accumulator.EventAccumulator(str(classifier_run / "logs" / "evaluate"),
                                                 size_guidance={"tensors": 0})
@@ -89,7 +89,7 @@ def test_predict_streams_every_format_and_matches_the_saved_model(classifier_run
     completed = run_cli("predict", classifier_run, "--input", csv_in, "--output", tmp_path / "out" / "p.csv",
                         "--batch-size", "4")
     assert completed.returncode == 0 and completed.stderr == "", completed.stderr
-    assert "predict: 100% 6 rows" in completed.stdout
+    assert "predict: 6/6 rows (100%)" in completed.stdout
     rows = _read_csv(tmp_path / "out" / "p.csv")
     assert [row["review"] for row in rows] == texts and [row["id"] for row in rows] == list(map(str, range(6)))
     probabilities = np.array([[float(row["probability_neg"]), float(row["probability_pos"])] for row in rows])

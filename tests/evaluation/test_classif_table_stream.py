@@ -41,15 +41,16 @@ def test_tsv_and_jsonl_keep_their_format(tmp_path):
         {"text": "b", "predicted_label": "neg", "score": [0.5]}]
 
 
-def test_rows_are_read_lazily(tmp_path):
+def test_rows_are_read_lazily_and_counted_in_a_pass_that_finds_bad_rows(tmp_path):
     path = tmp_path / "big.csv"
-    path.write_text("text\n" + "a fairly long line of text to fill the file\n" * 100_000, encoding="utf-8")
+    path.write_bytes(b"text\n" + b"a line of text\n" * 100_000 + b"bad \xff byte\n")
     reader = TableReader(str(path))
     rows = reader.rows()
-    next(rows)
-    assert reader.position() < path.stat().st_size / 10  # one row read, not the whole 4 MB
-    assert sum(1 for _ in rows) == 99_999
-    assert reader.position() == path.stat().st_size
+    assert next(rows) == (2, ["a line of text"])  # yielded before the bad byte at the end is read
+    with pytest.raises(UserInputError, match="line 100002"):
+        reader.count()
+    path.write_bytes(b"text\n" + b"a line of text\n" * 1000)
+    assert TableReader(str(path)).count() == 1000
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -1,10 +1,7 @@
 """Word-level tagging scores against values computed by hand."""
 
-import io
-
 import pytest
 
-from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.tagging import NOT_TAGGED, tagging_scores
 
 
@@ -37,24 +34,3 @@ def test_unseen_gold_tags_are_errors_with_their_own_row():
 def test_lengths_must_agree():
     with pytest.raises(ValueError):
         tagging_scores([["O", "O"]], [["O"]], ["O"])
-
-
-def test_progress_prints_plain_lines_off_a_terminal():
-    stream = io.StringIO()
-    progress = Progress("predict", total=100, stream=stream, interactive=False)
-    for done in range(0, 101, 5):
-        progress.update(done, f"{done} rows")
-    progress.finish("100 rows")
-    lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue()
-    assert lines[0] == "predict: 0% 0 rows" and lines[-1] == "predict: 100% 100 rows"
-    assert len(lines) == 11  # each tenth once, then the end
-
-
-def test_progress_redraws_one_line_on_a_terminal():
-    stream = io.StringIO()
-    progress = Progress("evaluate", total=4, stream=stream, interactive=True)
-    progress.update(2, "2 texts")
-    progress.finish("4 texts")
-    text = stream.getvalue()
-    assert text.count("\n") == 1 and text.count("\r") == 2 and "100%" in text and "[" in text
