@@ -5,6 +5,8 @@
                                     [--long-texts windows|truncate] [--pooling mean|max]
                                     [--window-stride N] [--max-windows N] ...
     keras-llm classify RUN_DIR --text "..." [--text ...] [--long-texts ...] [--pooling ...]
+    keras-llm evaluate RUN_DIR --test FILE.csv [--output-dir DIR] [--text-column C] [--label-column C]
+    keras-llm predict RUN_DIR --input FILE.csv|.tsv|.jsonl --output FILE [--text-column C]
     keras-llm export RUN_DIR
 
 Texts longer than the context are read as overlapping windows whose logits are pooled, unless the
@@ -15,11 +17,14 @@ setting from run.json.
 import sys
 
 from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given, positive_int
+from keras_llm.cli.file_options import add_input_format_option, add_option_once, add_text_column_option
 
 RECIPE_KINDS = ("bert-classifier",)
 LONG_TEXT_OPTIONS = ("long_texts", "pooling", "window_stride", "max_windows")
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_column", "init_from", "epochs",
                            "max_length", *LONG_TEXT_OPTIONS})
+EVALUATE_OPTIONS = frozenset({"text_column", "label_column"})
+PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
 
 def _add_long_text_arguments(parser, settings_help):
@@ -44,6 +49,31 @@ def add_commands(commands):
     classify = add_text_command(commands, "classify", "label texts with a trained classifier run")
     _add_long_text_arguments(classify, "default: the run's")
     return {"classify": _classify}
+
+
+def add_evaluate_arguments(evaluate_parser):
+    add_text_column_option(evaluate_parser)
+    add_option_once(evaluate_parser, "--label-column", help="classifier runs: the column holding the gold labels "
+                                                            "(default: the run's label column)")
+
+
+def add_predict_arguments(predict_parser):
+    add_text_column_option(predict_parser)
+    add_input_format_option(predict_parser)
+
+
+def evaluate(args, run_info):
+    from keras_llm.runs.classifier_files import evaluate_classifier_file
+
+    evaluate_classifier_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size,
+                             text_column=args.text_column, label_column=args.label_column)
+
+
+def predict(args, run_info):
+    from keras_llm.runs.classifier_files import predict_classifier_file
+
+    predict_classifier_file(args.run_dir, args.input_file, args.output_file, batch_size=args.batch_size,
+                            text_column=args.text_column, input_format=args.input_format)
 
 
 def train(args):

@@ -5,15 +5,22 @@
 - ``keras-llm tag RUN_DIR --text "..." [--text ...]``: one line per word, ``word<TAB>tag<TAB>score``,
   a blank line after each text. Texts are split into words by the serving rule (whitespace,
   and every punctuation character on its own; see :mod:`keras_llm.data.token_alignment`).
+- ``keras-llm evaluate RUN_DIR --test FILE [--output-dir DIR]``: word accuracy, per-tag and (BIO/BIOES)
+  entity P/R/F1 on a tagged CoNLL file (see :mod:`keras_llm.runs.tagger_files`).
+- ``keras-llm predict RUN_DIR --input FILE --output FILE [--format F] [--text-column C]``: a CoNLL file
+  with a predicted-tag column appended, or a CSV/TSV/JSONL table with its texts' words and tags.
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
 """
 
 from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given
+from keras_llm.cli.file_options import add_input_format_option, add_text_column_option
 from keras_llm.data.conll import FORMATS
 
 RECIPE_KINDS = ("token-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
                            "data_format", "tag_column"})
+EVALUATE_OPTIONS = frozenset()
+PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
 
 def add_train_arguments(train_parser):
@@ -26,6 +33,24 @@ def add_train_arguments(train_parser):
     group.add_argument("--format", dest="data_format", choices=FORMATS,
                        help="conll (token<TAB>tag) or conllu; default: from the file name (*.conllu)")
     group.add_argument("--tag-column", help="CoNLL-U tag column: upos (default), xpos or a 1-based number")
+
+
+def add_predict_arguments(predict_parser):
+    add_text_column_option(predict_parser)
+    add_input_format_option(predict_parser)
+
+
+def evaluate(args, run_info):
+    from keras_llm.runs.tagger_files import evaluate_tagger_file
+
+    evaluate_tagger_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size)
+
+
+def predict(args, run_info):
+    from keras_llm.runs.tagger_files import predict_tagger_file
+
+    predict_tagger_file(args.run_dir, args.input_file, args.output_file, batch_size=args.batch_size,
+                        text_column=args.text_column, input_format=args.input_format)
 
 
 def add_commands(commands):

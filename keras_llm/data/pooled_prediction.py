@@ -49,6 +49,34 @@ def long_text_settings(long_texts="windows", pooling=None, window_stride=None, m
     return LongTexts(**{**vars(base), **{key: value for key, value in changes.items() if value is not None}})
 
 
+def text_classifier(model, tokenizer, max_length, long_texts="windows", pooling=None, window_stride=None,
+                    max_windows=None, batch_size=32):
+    """A function ``texts (list of str) → (probabilities, too_long)`` that traces its graph once.
+
+    See :func:`classify_texts` for the arguments and the result; use this one when texts arrive in
+    batches (a streamed file), so every batch reuses the same compiled function.
+    """
+    settings = long_text_settings(long_texts, pooling, window_stride, max_windows)
+    batch_size = positive_int("batch_size", batch_size)
+    settings.window_shape(max_length)  # a bad stride fails here, in one line, not inside the graph
+    predict = tf.function(
+        lambda batch: pooled_logits(model, tokenizer, batch, max_length, settings, batch_size),
+        input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def classify(texts):
+        probabilities, too_long = [], 0
+        for start in range(0, len(texts), batch_size):
+            logits, long_rows = predict(tf.constant([str(text) for text in texts[start:start + batch_size]],
+                                                    tf.string))
+            probabilities.append(tf.nn.softmax(logits, axis=-1).numpy())
+            too_long += int(np.sum(long_rows.numpy()))
+        if not probabilities:
+            return np.zeros((0, int(model.output.shape[-1])), np.float32), 0
+        return np.concatenate(probabilities).astype(np.float32), too_long
+
+    return classify
+
+
 def classify_texts(model, tokenizer, texts, max_length, long_texts="windows", pooling=None, window_stride=None,
                    max_windows=None, batch_size=32):
     """Softmax probabilities of ``texts`` (a list of str) from a classifier (encoded inputs → logits).
@@ -64,17 +92,5 @@ def classify_texts(model, tokenizer, texts, max_length, long_texts="windows", po
         ``(probabilities, too_long)``: float32 ``(len(texts), num_classes)`` and the number of texts
         longer than the context.
     """
-    settings = long_text_settings(long_texts, pooling, window_stride, max_windows)
-    batch_size = positive_int("batch_size", batch_size)
-    settings.window_shape(max_length)  # a bad stride fails here, in one line, not inside the graph
-    predict = tf.function(
-        lambda batch: pooled_logits(model, tokenizer, batch, max_length, settings, batch_size),
-        input_signature=[tf.TensorSpec([None], tf.string)])
-    probabilities, too_long = [], 0
-    for start in range(0, len(texts), batch_size):
-        logits, long_rows = predict(tf.constant([str(text) for text in texts[start:start + batch_size]], tf.string))
-        probabilities.append(tf.nn.softmax(logits, axis=-1).numpy())
-        too_long += int(np.sum(long_rows.numpy()))
-    if not probabilities:
-        return np.zeros((0, int(model.output.shape[-1])), np.float32), 0
-    return np.concatenate(probabilities).astype(np.float32), too_long
+    return text_classifier(model, tokenizer, max_length, long_texts, pooling, window_stride, max_windows,
+                           batch_size)(texts)

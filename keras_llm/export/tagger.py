@@ -39,6 +39,13 @@ class TaggerModule(tf.Module):
         # A word has at least one piece, so words past max_length - 2 can never be tagged;
         # cutting them first keeps a 100,000-character text cheap.
         words = split_text_into_words(texts, max_words=self.max_length - 2)
+        return self.tag_words(words)
+
+    def tag_words(self, words):
+        """The signature's outputs for words already split (ragged tf.string ``(batch, words)``).
+
+        `keras-llm predict` tags a CoNLL file's words through this, so its tags are the export's.
+        """
         encoded = align_words(self.tokenizer, words, self.max_length)
         # Run the model on the batch's longest request (rounded up to 16 pieces), not on max_length:
         # a 10-word request then costs a fraction of a 512-piece one. first_piece indexes stay in range.
