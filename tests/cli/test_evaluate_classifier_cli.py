@@ -11,6 +11,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
 from keras_llm.cli import main
+from keras_llm.runs.classifier import load_classifier_run
 from tests.conftest import NEGATIVE, POSITIVE, assert_one_line_error, run_cli
 
 TINY = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "2", "--batch-size", "16",
@@ -45,7 +46,12 @@ def test_evaluate_writes_metrics_png_tensorboard_and_the_report(classifier_run, 
     completed = run_cli("evaluate", classifier_run, "--test", test_csv, "--output-dir", out_dir)
     assert completed.returncode == 0 and completed.stderr == "", completed.stderr
     metrics = json.loads((out_dir / "metrics.json").read_text())
-    assert metrics["counts"] == {"examples": 18, "unseen_label_examples": 2}
+    texts = [row["review"] for row in _read_csv(test_csv)]
+    _, tokenizer, _ = load_classifier_run(str(classifier_run))
+    longer = int(np.sum(tokenizer.tokenize(texts).row_lengths().numpy() > 16 - 2))  # [CLS] and [SEP] take 2
+    assert metrics["counts"] == {"examples": 18, "unseen_label_examples": 2, "longer_than_context": longer}
+    if longer:
+        assert f"{longer} of 18 texts are longer than the 16-token context" in completed.stdout
     assert metrics["unseen_labels"] == {"neutral": 2}
     confusion = metrics["confusion_matrix"]
     assert confusion["labels"] == ["neg", "pos", "neutral"]
