@@ -14,8 +14,9 @@ from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 from keras_llm.training.resume import logged_history
-from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
+from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
+from keras_llm.training.step_logging import StepAwareCallback
 
 
 @dataclasses.dataclass
@@ -37,9 +38,12 @@ class ClassifierTrainingConfig:
     seed: int = 1337
     jit_compile: bool = True
     steps_per_execution: int = 1
+    # TensorBoard (docs/tensorboard.md), as in keras_llm.training.TrainingConfig.
+    log_every: int = 20
+    histograms: bool = False
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
@@ -82,8 +86,8 @@ def _matrix_image(matrix, label_names):
     return tf.image.decode_png(buffer.getvalue(), channels=4)[tf.newaxis]
 
 
-class ConfusionMatrixCallback(keras.callbacks.Callback):
-    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch."""
+class ConfusionMatrixCallback(StepAwareCallback):
+    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch, at its step."""
 
     def __init__(self, validation_data, label_names, log_dir):
         super().__init__()
@@ -99,17 +103,17 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
         matrix = confusion_matrix(np.concatenate(labels), np.concatenate(predictions), len(self.label_names))
         writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "confusion"))
         with writer.as_default():
-            tf.summary.image("confusion_matrix", _matrix_image(matrix, self.label_names), step=epoch)
+            tf.summary.image("confusion_matrix", _matrix_image(matrix, self.label_names), step=self.global_step)
         writer.close()
 
 
 def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, config, verbose=1):
     """Fine-tune ``model`` (encoded inputs → logits) on ``train = (texts, label_ids)``.
 
-    Validation each epoch on ``valid``; TensorBoard logs (loss, accuracy, macro-F1, learning
-    rate, confusion matrix) under ``run_dir/logs``; ``best.keras`` by validation loss; early
-    stopping after ``config.patience`` epochs without improvement (best weights restored);
-    ``BackupAndRestore`` for resuming.
+    Validation each epoch on ``valid``; TensorBoard logs by step (loss, accuracy, macro-F1,
+    learning rate, confusion matrix, attention maps; docs/tensorboard.md) under ``run_dir/logs``;
+    ``best.keras`` by validation loss; early stopping after ``config.patience`` epochs without
+    improvement (best weights restored); a backup every epoch for resuming.
 
     Returns:
         the Keras ``History``.
@@ -129,7 +133,7 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         # After a resume, patience counts again from the resumed epoch.
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         ConfusionMatrixCallback(valid_data, label_names, paths["logs"]),
-    ])
+    ], tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary))
     history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself
