@@ -124,15 +124,7 @@ def _pyplot():
     return plt
 
 
-def attention_image(weights, query_labels, key_labels, title):
-    """One layer's heads side by side as an RGBA image ``(1, height, width, 4)`` uint8.
-
-    Args:
-        weights: ``(num_heads, target_len, source_len)`` attention weights (rows sum to 1).
-        query_labels, key_labels: tick labels of the rows and of the columns.
-        title: written above the heads.
-    """
-    plt = _pyplot()
+def _draw_heads(plt, weights, query_labels, key_labels, title):
     heads, rows, columns = weights.shape
     per_row = min(heads, HEADS_PER_ROW)
     grid_rows = math.ceil(heads / per_row)
@@ -150,10 +142,24 @@ def attention_image(weights, query_labels, key_labels, title):
         axis.tick_params(length=0)
     figure.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     figure.suptitle(title, fontsize=9)
-    buffer = io.BytesIO()
+    return figure
+
+
+def attention_image(weights, query_labels, key_labels, title):
+    """One layer's heads side by side as an RGBA image ``(1, height, width, 4)`` uint8.
+
+    Args:
+        weights: ``(num_heads, target_len, source_len)`` attention weights (rows sum to 1).
+        query_labels, key_labels: tick labels of the rows and of the columns.
+        title: written above the heads.
+    """
+    plt = _pyplot()
     with warnings.catch_warnings():
-        # Tokens in scripts the installed fonts lack (Chinese, say) draw as boxes; no warning per glyph.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        # A training log must stay quiet: tokens in scripts the installed fonts lack (Chinese, say)
+        # draw as boxes, and a layout that cannot fit every label is still worth a look.
+        warnings.simplefilter("ignore", UserWarning)  # (matplotlib attributes its warnings to the caller)
+        figure = _draw_heads(plt, weights, query_labels, key_labels, title)
+        buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return tf.image.decode_png(buffer.getvalue(), channels=4)[tf.newaxis]
