@@ -7,7 +7,7 @@ Prints a markdown table of (step, train loss, val loss, val perplexity) and save
 """
 
 import argparse
-import json
+import csv
 import os
 
 import matplotlib
@@ -29,14 +29,14 @@ def main():
     parser.add_argument("run_dir")
     parser.add_argument("--output", default="docs/gpt_shakespeare_char_curve.png")
     args = parser.parse_args()
-    with open(os.path.join(args.run_dir, "run.json")) as handle:
-        steps_per_epoch = json.load(handle)["training"]["eval_interval"]
     logs = os.path.join(args.run_dir, "logs")
-    train = read_scalars(os.path.join(logs, "train"), "epoch_loss")
-    valid = read_scalars(os.path.join(logs, "validation"), "epoch_loss")
-    perplexity = read_scalars(os.path.join(logs, "validation"), "epoch_perplexity")
-    # Keras logs epoch summaries at the epoch index; one epoch is one evaluation interval.
-    steps = [(epoch + 1) * steps_per_epoch for epoch, _ in valid]
+    # Validation scalars are logged at the optimizer step of each evaluation (docs/tensorboard.md); the
+    # training loss averaged over each evaluation interval is history.csv's `loss` column.
+    valid = read_scalars(os.path.join(logs, "validation"), "loss")
+    perplexity = read_scalars(os.path.join(logs, "validation"), "perplexity")
+    with open(os.path.join(args.run_dir, "history.csv"), newline="") as handle:
+        train = [(int(row["epoch"]), float(row["loss"])) for row in csv.DictReader(handle)]
+    steps = [step for step, _ in valid]
     print("| step | train loss | val loss | val perplexity |")
     print("|---|---|---|---|")
     for step, (_, t), (_, v), (_, p) in zip(steps, train, valid, perplexity):

@@ -119,15 +119,23 @@ def add_shared_train_arguments(train):
     data.add_argument("--label-column")
     data.add_argument("--init-from", help="a Hugging Face BERT directory, package:NAME, or an earlier run directory")
     data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
+    tensorboard = train.add_argument_group("TensorBoard (every recipe; docs/tensorboard.md)")
+    tensorboard.add_argument("--log-every", type=positive_int,
+                             help="optimizer steps between training-loss points (default 20)")
+    tensorboard.add_argument("--histograms", action="store_true",
+                             help="also write weight and per-layer gradient-norm histograms at every evaluation "
+                                  "(4 extra forward/backward passes each)")
 
 
 def common_training_overrides(args):
     """The `keras-llm train` options every recipe shares, as training-config overrides (only those given)."""
     overrides = {key: value for key, value in {
         "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
-        "steps_per_execution": args.steps_per_execution}.items() if value is not None}
+        "steps_per_execution": args.steps_per_execution, "log_every": args.log_every}.items() if value is not None}
     if args.no_jit:
         overrides["jit_compile"] = False
+    if args.histograms:
+        overrides["histograms"] = True
     return overrides
 
 

@@ -7,6 +7,7 @@ from keras_llm.layers.attention import (
     MultiHeadAttention,
     attention_weights,
     empty_attention_cache,
+    recorded_attention_scores,
     scaled_dot_product_attention,
 )
 from keras_llm.layers.embeddings import (
@@ -40,5 +41,6 @@ __all__ = [
     "attention_weights",
     "causal_mask",
     "empty_attention_cache",
+    "recorded_attention_scores",
     "scaled_dot_product_attention",
 ]

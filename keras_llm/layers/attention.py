@@ -1,5 +1,6 @@
-"""Scaled dot-product and multi-head attention, with masks and a key/value cache."""
+"""Scaled dot-product and multi-head attention, with masks, a key/value cache, and a way to watch the weights."""
 
+import contextlib
 import math
 
 import keras
@@ -71,6 +72,42 @@ def empty_attention_cache(batch_size, num_heads, length, head_dim, dtype="float3
     """
     shape = (batch_size, num_heads, length, head_dim)
     return ops.zeros(shape, dtype), ops.zeros(shape, dtype)
+
+
+@contextlib.contextmanager
+def recorded_attention_scores(layers):
+    """Collect the attention weights of every call of ``layers`` made inside the ``with`` block.
+
+    For looking inside a whole model (TensorBoard's attention maps): call the model eagerly in
+    the block and read which layer attended how. Only a Python attribute of each layer is set,
+    and the weights recorded are the ones the call computes anyway, so outputs are bit-for-bit
+    those of a normal call; a graph traced outside the block (the compiled training step) holds
+    no trace of it. Inside a ``tf.function`` the records would be symbolic: call eagerly.
+
+    Args:
+        layers: :class:`MultiHeadAttention` layers (e.g. every one in a model).
+
+    Yields:
+        a list that receives ``(layer, weights)`` per call, in call order; ``weights`` is float32
+        ``(batch, num_heads, target_len, source_len)``.
+
+    Example:
+        >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
+        >>> with recorded_attention_scores([mha]) as records:
+        ...     _ = mha(keras.random.normal((1, 5, 8)), use_causal_mask=True)
+        >>> records[0][1].shape
+        (1, 2, 5, 5)
+    """
+    records = []
+    layers = list(layers)
+    for layer in layers:
+        # A bound method, not the list itself: Keras would track a list attribute as the layer's state.
+        layer._score_recorder = records.append  # noqa: SLF001  (our own attribute, read in MultiHeadAttention.call)
+    try:
+        yield records
+    finally:
+        for layer in layers:
+            layer._score_recorder = None  # noqa: SLF001
 
 
 def _heads_first(x):
@@ -154,6 +191,7 @@ class MultiHeadAttention(keras.layers.Layer):
         # (declaring it avoids Keras' "destroys the mask" warning).
         for projection in (self.query_dense, self.key_dense, self.value_dense):
             projection.supports_masking = True
+        self._score_recorder = None  # a list's append while recorded_attention_scores() watches this layer
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
@@ -257,6 +295,8 @@ class MultiHeadAttention(keras.layers.Layer):
             mask = ops.expand_dims(mask, 1)  # broadcast over heads
 
         weights = attention_weights(q, ops.cast(k, q.dtype), mask)
+        if self._score_recorder is not None:
+            self._score_recorder((self, weights))
         probs = self.dropout_layer(ops.cast(weights, self.compute_dtype), training=training)
         context = ops.matmul(probs, ops.cast(v, probs.dtype))
         output = self.output_dense(_heads_first(context))

@@ -77,7 +77,8 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
         return generate(model, tokenizer, sample.get("prompt", "\n"), sample_options)
 
     started = time.time()
-    history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose)
+    history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose,
+                                   vocabulary=tokenizer.vocabulary)
     log(f"trained {training.steps} steps in {time.time() - started:.0f}s; "
         f"final val loss {history.history['val_loss'][-1]:.4f}")
     return run_dir, history

@@ -129,7 +129,8 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
         lambda texts: translate(model, source_tokenizer, target_tokenizer, texts), sample_sources, sample_targets,
         run_paths(run_dir)["logs"], training.eval_interval, tokenize=training.bleu_tokenize, verbose=bool(verbose))
     started = time.time()
-    history = train_translator(model, train, valid, run_dir, training, [metrics], verbose)
+    history = train_translator(model, train, valid, run_dir, training, [metrics], verbose,
+                               vocabularies=(source_tokenizer.vocabulary, target_tokenizer.vocabulary))
     scores = history.history
     log(f"trained {training.steps} steps in {time.time() - started:.0f}s; final val loss {scores['val_loss'][-1]:.4f}, "
         f"BLEU {scores['val_bleu'][-1]:.2f}, chrF {scores['val_chrf'][-1]:.2f} (greedy, {len(sample_sources)} pairs)")

@@ -217,5 +217,8 @@ def _restore_early_stopping(callback, state, folder):
 def _flush_tensorboard(callbacks):
     """Flush TensorBoard's writers, so the epoch's events are on disk before the backup says it is done."""
     for callback in callbacks:
+        if hasattr(callback, "flush_events"):  # ours (keras_llm.training.step_logging and its neighbours)
+            callback.flush_events()
+            continue
         for writer in getattr(callback, "_writers", {}).values():  # keras.callbacks.TensorBoard's writers
             writer.flush()

@@ -16,8 +16,9 @@ from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 from keras_llm.training.resume import logged_history
-from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
+from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
+from keras_llm.training.step_logging import StepAwareCallback
 from keras_llm.training.window_validation import PooledValidation
 
 
@@ -49,9 +50,12 @@ class ClassifierTrainingConfig:
     window_stride: int | None = None
     max_windows: int = 16
     pooling: str = "mean"
+    # TensorBoard (docs/tensorboard.md), as in keras_llm.training.TrainingConfig.
+    log_every: int = 20
+    histograms: bool = False
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
@@ -99,8 +103,8 @@ def _matrix_image(matrix, label_names):
     return tf.image.decode_png(buffer.getvalue(), channels=4)[tf.newaxis]
 
 
-class ConfusionMatrixCallback(keras.callbacks.Callback):
-    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch.
+class ConfusionMatrixCallback(StepAwareCallback):
+    """Log the validation confusion matrix as a TensorBoard image (run ``confusion``) each epoch, at its step.
 
     ``validation_data``: batches of ``(features, labels)``, or a :class:`PooledValidation` (documents
     read in windows), whose predictions of the epoch are used.
@@ -125,17 +129,17 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
         matrix = confusion_matrix(*self._labels_and_predictions(), len(self.label_names))
         writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "confusion"))
         with writer.as_default():
-            tf.summary.image("confusion_matrix", _matrix_image(matrix, self.label_names), step=epoch)
+            tf.summary.image("confusion_matrix", _matrix_image(matrix, self.label_names), step=self.global_step)
         writer.close()
 
 
 def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, config, verbose=1):
     """Fine-tune ``model`` (encoded inputs → logits) on ``train = (texts, label_ids)``.
 
-    Validation each epoch on ``valid``; TensorBoard logs (loss, accuracy, macro-F1, learning
-    rate, confusion matrix) under ``run_dir/logs``; ``best.keras`` by validation loss; early
-    stopping after ``config.patience`` epochs without improvement (best weights restored);
-    ``BackupAndRestore`` for resuming.
+    Validation each epoch on ``valid``; TensorBoard logs by step (loss, accuracy, macro-F1,
+    learning rate, confusion matrix, attention maps; docs/tensorboard.md) under ``run_dir/logs``;
+    ``best.keras`` by validation loss; early stopping after ``config.patience`` epochs without
+    improvement (best weights restored); a backup every epoch for resuming.
 
     With ``config.long_texts == "windows"`` and a text (training or validation) longer than the
     context, training runs on windows (:func:`windowed_training_data`); otherwise on whole texts.
@@ -165,7 +169,8 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         # After a resume, patience counts again from the resumed epoch.
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
         ConfusionMatrixCallback(validation, label_names, paths["logs"]),
-    ], **extra)
+    ], tensorboard=TensorBoardSettings.of(config, valid_data if valid_data is not None else validation.window_data,
+                                          tokenizer.vocabulary), **extra)
     history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                         verbose=verbose, shuffle=False)  # the dataset shuffles itself

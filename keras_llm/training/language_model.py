@@ -1,8 +1,9 @@
 """Train a next-token model on a token stream with ``model.fit``.
 
 One "epoch" here is one evaluation interval (nanoGPT's ``eval_interval``): after every
-``eval_interval`` steps Keras evaluates a fixed validation set, TensorBoard logs loss,
-perplexity and learning rate, checkpoints are written, and a text sample is taken.
+``eval_interval`` steps Keras evaluates a fixed validation set, TensorBoard logs the validation
+metrics and attention maps at that step, checkpoints are written, and a text sample is taken;
+the training loss and learning rate reach TensorBoard every ``log_every`` steps.
 """
 
 import dataclasses
@@ -17,7 +18,7 @@ from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 from keras_llm.training.resume import logged_history
-from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
+from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
 
@@ -41,9 +42,13 @@ class TrainingConfig:
     # about 2x slower under XLA on CPU (measured: 20 LSTM steps 14.5 s jitted vs 5.1 s not).
     jit_compile: bool | None = None
     steps_per_execution: int = 1
+    # TensorBoard (docs/tensorboard.md): a training-loss point every log_every steps; weight and
+    # gradient-norm histograms at each evaluation only when asked (`--histograms`): they cost time.
+    log_every: int = 20
+    histograms: bool = False
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution"):
+        for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
@@ -61,7 +66,7 @@ def _context_length(model):
 
 
 def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verbose=1, sequence_length=None,
-                         callbacks=None):
+                         callbacks=None, vocabulary=None):
     """Fit ``model`` (token ids → logits) on windows of ``token_ids``.
 
     Args:
@@ -75,6 +80,8 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
             (needed for models without one, such as RNNs).
         callbacks: extra Keras callbacks (they run before TensorBoard, so what they add to
             the logs is logged).
+        vocabulary: the tokenizer's token names by id (``tokenizer.vocabulary``), to label the
+            attention maps in TensorBoard; without it tokens are labelled by id.
 
     Returns:
         the Keras ``History``.
@@ -97,20 +104,22 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
     if sample_fn is not None:
         extra.append(TextSampleCallback(sample_fn, run_paths(run_dir)["logs"], config.eval_interval,
                                         verbose=bool(verbose)))
-    return fit_in_intervals(model, train, valid, run_dir, config, extra, verbose)
+    return fit_in_intervals(model, train, valid, run_dir, config, extra, verbose, vocabulary)
 
 
-def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), verbose=1):
+def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), verbose=1, vocabulary=None):
     """``model.fit`` for ``config.steps`` steps in epochs of ``config.eval_interval`` steps.
 
     Adds the run's standard callbacks (resume backup, best checkpoint by val loss, NaN stop,
-    history.csv, TensorBoard last so it sees what the others add to the logs) and saves
-    ``final.keras``. ``train`` must be an endless, deterministic stream: when the run resumes
-    after a crash, the batches of the completed epochs are skipped, so the resumed run sees
-    exactly the batches an uninterrupted run would have seen.
+    history.csv, TensorBoard last so it sees what the others add to the logs; attention maps of
+    the first validation example, labelled with ``vocabulary``) and saves ``final.keras``.
+    ``train`` must be an endless, deterministic stream: when the run resumes after a crash, the
+    batches of the completed epochs are skipped, so the resumed run sees exactly the batches an
+    uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
-    callbacks, guard, resumed_epochs = run_callbacks(run_dir, extra_callbacks)
+    callbacks, guard, resumed_epochs = run_callbacks(
+        run_dir, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary))
     train = train.skip(resumed_epochs * config.eval_interval)
     epochs = -(-config.steps // config.eval_interval)
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,

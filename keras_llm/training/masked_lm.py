@@ -42,4 +42,4 @@ def train_masked_lm(model, tokenizer, lines, run_dir, config, max_length=128, ve
                           keras_hub.metrics.Perplexity(from_logits=True)],
         **compile_options(True if config.jit_compile is None else config.jit_compile, config.steps_per_execution),
     )
-    return fit_in_intervals(model, train, valid, run_dir, config, verbose=verbose)
+    return fit_in_intervals(model, train, valid, run_dir, config, verbose=verbose, vocabulary=tokenizer.vocabulary)

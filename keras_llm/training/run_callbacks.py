@@ -3,7 +3,8 @@
 A run directory holds ``backup/`` (crash-safe generations: weights, optimizer, dropout RNG and
 early-stopping state, epoch; :mod:`keras_llm.training.backup`), ``best.keras`` (lowest
 validation loss), ``final.keras``, ``history.csv`` (one row per epoch) and ``logs/``
-(TensorBoard). After a crash the same call resumes: the newest intact backup is restored, the
+(TensorBoard, keyed by optimizer step: scalars, attention maps, optional histograms; see
+docs/tensorboard.md). After a crash the same call resumes: the newest intact backup is restored, the
 epoch it did not cover is removed from history.csv and TensorBoard (it is trained again), and
 the best checkpoint is only replaced by a better epoch than any logged before the crash.
 
@@ -13,15 +14,19 @@ Example:
     >>> guard.raise_if_diverged(run_paths("runs/x")["best"])
 """
 
+import dataclasses
 import os
 import shutil
 
 import keras
 
 from keras_llm.files import atomic_file_path
+from keras_llm.training.attention_images import AttentionImages
 from keras_llm.training.backup import RunBackup
 from keras_llm.training.callbacks import BestModelCheckpoint, DivergenceGuard
+from keras_llm.training.histograms import WeightHistograms
 from keras_llm.training.resume import best_logged, trim_history, trim_tensorboard_events
+from keras_llm.training.step_logging import StepScalars
 
 RUN_FILE = "run.json"
 
@@ -39,13 +44,49 @@ def run_paths(run_dir):
     }
 
 
-def run_callbacks(run_dir, extra_callbacks=(), log=print, validation_callbacks=()):
+@dataclasses.dataclass
+class TensorBoardSettings:
+    """What a run writes to TensorBoard besides its scalars (docs/tensorboard.md).
+
+    Args:
+        log_every: optimizer steps between training-loss (and learning-rate) points.
+        validation_data: the run's validation batches; with it, attention maps of the first
+            example (models with attention layers) and, with ``histograms``, gradient norms.
+        vocabulary: token names by id for the attention maps' axes (a list, or
+            ``{"source": ..., "target": ...}`` for a translator).
+        histograms: weight and gradient-norm histograms at every evaluation.
+    """
+
+    log_every: int = 20
+    validation_data: object = None
+    vocabulary: object = None
+    histograms: bool = False
+
+    @classmethod
+    def of(cls, config, validation_data=None, vocabulary=None):
+        """The settings a training config asks for (its ``log_every`` and ``histograms``)."""
+        return cls(log_every=config.log_every, validation_data=validation_data, vocabulary=vocabulary,
+                   histograms=config.histograms)
+
+    def callbacks(self, log_dir):
+        callbacks = [StepScalars(log_dir, self.log_every)]
+        if self.validation_data is not None:
+            callbacks.append(AttentionImages(log_dir, self.validation_data, self.vocabulary))
+            if self.histograms:
+                callbacks.append(WeightHistograms(log_dir, self.validation_data))
+        return callbacks
+
+
+def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, validation_callbacks=()):
     """``(callbacks, divergence_guard, completed_epochs)`` for a run in ``run_dir``.
 
     Order matters: ``validation_callbacks`` first (they put ``val_*`` numbers into the epoch logs,
     e.g. a classifier's per-document validation over windows); then the best checkpoint and the NaN
-    guard; the extras; history.csv and TensorBoard, so they log what the others add to the epoch
-    logs; the backup last, so an epoch counts as done only once everything about it is on disk.
+    guard; the extras; history.csv and
+    TensorBoard (as ``tensorboard``, a :class:`TensorBoardSettings`, asks), so they log what the
+    others add to the epoch logs; the backup last, so an epoch counts as done only once
+    everything about it is on disk (TensorBoard events included: a resumed run trims the events
+    of every file under ``logs/`` written after the backup it resumes from).
     ``completed_epochs`` is 0 for a fresh run; a resumed run must skip that many epochs of its
     (deterministic) input so it sees the batches an uninterrupted run would have seen.
     """
@@ -59,6 +100,7 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, validation_callbacks=(
         shutil.rmtree(paths["logs"], ignore_errors=True)
         if os.path.isfile(paths["history"]):
             os.remove(paths["history"])
+    os.makedirs(run_dir, exist_ok=True)  # history.csv opens at the start of training
     guard = DivergenceGuard()
     callbacks = [
         *validation_callbacks,
@@ -66,7 +108,7 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, validation_callbacks=(
         guard,
         *extra_callbacks,
         keras.callbacks.CSVLogger(paths["history"], append=True),
-        keras.callbacks.TensorBoard(paths["logs"], update_freq="epoch"),
+        *(tensorboard or TensorBoardSettings()).callbacks(paths["logs"]),
     ]
     callbacks.append(backup.watch(callbacks))
     return callbacks, guard, resumed

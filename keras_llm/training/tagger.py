@@ -25,7 +25,7 @@ from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.resume import logged_history
-from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
+from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
 
 
@@ -175,7 +175,8 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
                                                restore_best_weights=True))
     if config.max_minutes:
         extra.append(TimeLimit(60 * config.max_minutes))
-    callbacks, guard, resumed_epochs = run_callbacks(run_dir, extra)
+    callbacks, guard, resumed_epochs = run_callbacks(
+        run_dir, extra, tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary))
     with warnings.catch_warnings():
         # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
         # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.

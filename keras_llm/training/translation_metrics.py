@@ -55,9 +55,9 @@ def _check(hypotheses, references):
 class TranslationMetricsCallback(keras.callbacks.Callback):
     """At each evaluation, translate a fixed validation sample and score it.
 
-    Adds ``val_bleu`` and ``val_chrf`` to the epoch logs (so History has them and Keras'
-    ``TensorBoard`` callback, which runs after this one, logs them as ``epoch_bleu`` and
-    ``epoch_chrf`` under ``logs/validation``), and writes the first ``num_examples``
+    Adds ``val_bleu`` and ``val_chrf`` to the epoch logs (so History has them and the run's
+    TensorBoard scalars, written after this one, log them as ``bleu`` and ``chrf`` in run
+    ``validation``, at the evaluation's step), and writes the first ``num_examples``
     translations as TensorBoard text (tag ``translations``, run ``samples``).
 
     Args:

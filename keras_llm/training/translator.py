@@ -14,6 +14,7 @@ from keras import ops
 
 from keras_llm.checks import positive_int
 from keras_llm.errors import UserInputError
+from keras_llm.training.attention_images import SOURCE, TARGET
 from keras_llm.training.language_model import TrainingConfig, fit_in_intervals
 from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
@@ -96,7 +97,7 @@ def compile_translator(model, config):
     return model
 
 
-def train_translator(model, train, valid, run_dir, config, callbacks=(), verbose=1):
+def train_translator(model, train, valid, run_dir, config, callbacks=(), verbose=1, vocabularies=None):
     """``model.fit`` for ``config.steps`` steps on a repeating ``train`` dataset.
 
     Args:
@@ -105,9 +106,12 @@ def train_translator(model, train, valid, run_dir, config, callbacks=(), verbose
         run_dir: the run directory (``logs/``, ``backup/``, ``best.keras``, ``final.keras``).
         config: a :class:`TranslatorTrainingConfig`.
         callbacks: extra callbacks (e.g. :class:`TranslationMetricsCallback`), run before TensorBoard.
+        vocabularies: ``(source, target)`` token names by id (the tokenizers' ``vocabulary``), to
+            label the attention maps in TensorBoard; without them tokens are labelled by id.
 
     Returns:
         the Keras ``History``.
     """
+    vocabulary = dict(zip((SOURCE, TARGET), vocabularies)) if vocabularies else None
     return fit_in_intervals(model, train, valid.take(config.eval_batches), run_dir, config, list(callbacks),
-                            verbose)
+                            verbose, vocabulary)

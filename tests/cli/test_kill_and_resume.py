@@ -20,7 +20,7 @@ import pytest
 
 import keras_llm  # noqa: F401  (registers the layers, so final.keras loads)
 from tests.conftest import run_cli
-from tests.training.test_resume import _logged_epochs
+from tests.training.test_resume import _logged_epochs, logged_events
 
 DEFAULT_CASES = [("gpt", "mid-epoch@1:0"), ("masked-lm", "before-backup@1"), ("classifier", "mid-backup@1"),
                  ("tagger", "after-backup@0"), ("translator", "train-end@3")]
@@ -51,7 +51,7 @@ def _command(trainer, files):
     steps = ["--steps", "6", "--eval-interval", "2", "--eval-batches", "1"]
     return {
         "gpt": ["gpt-shakespeare-char", "--corpus", files["corpus"], *steps, "--max-length", "16", "--num-layers",
-                "1", "--hidden-dim", "16", "--batch-size", "4"],
+                "1", "--hidden-dim", "16", "--batch-size", "4", "--histograms"],
         "masked-lm": ["bert-mlm", "--corpus", files["corpus"], *steps, "--batch-size", "4"],
         "classifier": ["bert-classifier", "--train", files["csv"], "--text-column", "review", "--label-column",
                        "sentiment", "--epochs", "3", "--batch-size", "16", "--max-length", "16"],
@@ -112,8 +112,10 @@ def _kill_and_resume(trainer, point, files, tmp_path, tmp_path_factory):
     for ours, theirs in zip(_weights(run_dir), _weights(straight), strict=True):
         np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
     assert _logged_epochs(run_dir) == _logged_epochs(straight)
-    epochs = _logged_epochs(straight)[0]
-    assert epochs == sorted(set(epochs)) and _logged_epochs(run_dir)[1] == epochs
+    epochs, steps = _logged_epochs(straight)
+    assert epochs == sorted(set(epochs)) and len(steps) == len(set(steps)) == len(epochs)
+    # Every TensorBoard event (step scalars, attention maps, histograms, samples) exactly once.
+    assert logged_events(run_dir) == logged_events(straight)
     return run_dir, resumed
 
 

@@ -4,7 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_llm.layers import MultiHeadAttention, empty_attention_cache, scaled_dot_product_attention
+from keras_llm.layers import (
+    MultiHeadAttention,
+    empty_attention_cache,
+    recorded_attention_scores,
+    scaled_dot_product_attention,
+)
 
 TOL = 1e-5
 
@@ -143,3 +148,22 @@ def test_bad_input_names_the_argument(kwargs, message):
 def test_mismatched_depths_are_rejected():
     with pytest.raises(ValueError, match="last dimension"):
         scaled_dot_product_attention(np.zeros((1, 2, 3)), np.zeros((1, 2, 4)), np.zeros((1, 2, 4)))
+
+
+def test_recorded_attention_scores_are_the_returned_ones_and_leave_the_output_unchanged(rng):
+    q = rng.normal(size=(2, 5, 8)).astype("float32")
+    v = rng.normal(size=(2, 6, 8)).astype("float32")
+    _, ours = _pair(query=q, value=v)
+    expected_output, expected_scores = ours(q, v, return_attention_scores=True)
+    with recorded_attention_scores([ours]) as records:
+        self_output = ours(q, use_causal_mask=True)
+        output = ours(q, v)
+    assert [layer for layer, _ in records] == [ours, ours]
+    np.testing.assert_array_equal(output, expected_output)
+    np.testing.assert_array_equal(records[1][1], expected_scores)
+    np.testing.assert_array_equal(self_output, ours(q, use_causal_mask=True))
+    ours(q, v)  # outside the block nothing is recorded
+    assert len(records) == 2
+    with pytest.raises(ValueError), recorded_attention_scores([ours]):
+        ours(q[0])  # a failing call still ends the recording
+    assert ours._score_recorder is None

@@ -34,8 +34,9 @@ def test_tensorboard_event_files_hold_scalars_and_text(trained_run):
     samples = _tags(os.path.join(logs, "samples"))
     train_tags = set(train.Tags()["tensors"]) | set(train.Tags()["scalars"])
     validation_tags = set(validation.Tags()["tensors"]) | set(validation.Tags()["scalars"])
-    assert {"epoch_loss", "epoch_perplexity", "epoch_learning_rate"} <= train_tags, train_tags
-    assert {"epoch_loss", "epoch_perplexity"} <= validation_tags, validation_tags
+    assert {"loss", "perplexity", "learning_rate"} <= train_tags, train_tags
+    assert {"loss", "perplexity"} <= validation_tags, validation_tags
+    assert [e.step for e in validation.Tensors("loss")] == [40, 80, 120]  # by optimizer step
     assert "sample" in samples.Tags()["tensors"]
     events = samples.Tensors("sample")
     assert [e.step for e in events] == [40, 80, 120]

@@ -29,13 +29,27 @@ def _finish(process, timeout=300):
 
 
 def _logged_epochs(run_dir):
+    """(epochs in history.csv, steps of the validation loss in TensorBoard: one per evaluation)."""
     with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
         csv_epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     accumulator = event_accumulator.EventAccumulator(os.path.join(run_dir, "logs", "validation"),
                                                      size_guidance={"tensors": 0})
     accumulator.Reload()
-    tensorboard_epochs = sorted(event.step for event in accumulator.Tensors("epoch_loss"))
-    return csv_epochs, tensorboard_epochs
+    tensorboard_steps = sorted(event.step for event in accumulator.Tensors("loss"))
+    return csv_epochs, tensorboard_steps
+
+
+def logged_events(run_dir):
+    """``{(run, tag): sorted steps}`` of every event under ``logs/`` (scalars, images, text, histograms),
+    read without TensorBoard's purging of out-of-order steps, so an event logged twice shows twice."""
+    logs, found = os.path.join(run_dir, "logs"), {}
+    for run in sorted(os.listdir(logs)):
+        accumulator = event_accumulator.EventAccumulator(os.path.join(logs, run), size_guidance={"tensors": 0},
+                                                         purge_orphaned_data=False)
+        accumulator.Reload()
+        for tag in accumulator.Tags()["tensors"]:
+            found[run, tag] = sorted(event.step for event in accumulator.Tensors(tag))
+    return found
 
 
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
@@ -44,7 +58,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     code, log = _finish(crashed)
     assert code == -signal.SIGKILL, log[-2000:]
     assert not (tmp_path / "unused.npz").exists()
-    assert _logged_epochs(tmp_path / "crashed") == ([0], [0])  # epoch 1 done and backed up, epoch 2 cut short
+    assert _logged_epochs(tmp_path / "crashed") == ([0], [4])  # epoch 1 done and backed up, epoch 2 cut short
 
     code, log = _finish(_train(tmp_path / "crashed", tmp_path / "resumed.npz"))
     assert code == 0, log[-2000:]
@@ -55,5 +69,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert np.abs(straight["final"] - straight["initial"]).max() > 1e-3
     np.testing.assert_allclose(resumed["final"], straight["final"], atol=1e-6, rtol=0)
     # The history neither repeats nor skips an epoch, in history.csv and in TensorBoard.
-    assert _logged_epochs(tmp_path / "crashed") == ([0, 1, 2], [0, 1, 2])
-    assert _logged_epochs(tmp_path / "straight") == ([0, 1, 2], [0, 1, 2])
+    assert _logged_epochs(tmp_path / "crashed") == ([0, 1, 2], [4, 8, 12])
+    assert _logged_epochs(tmp_path / "straight") == ([0, 1, 2], [4, 8, 12])
+    # Every TensorBoard event (step scalars, attention maps, samples) once, as in the uninterrupted run.
+    assert logged_events(tmp_path / "crashed") == logged_events(tmp_path / "straight")

@@ -57,7 +57,8 @@ def test_loss_falls_and_bleu_is_logged(translator_run):
                                                     size_guidance={"tensors": 0})
     validation.Reload()
     tags = set(validation.Tags()["tensors"]) | set(validation.Tags()["scalars"])
-    assert {"epoch_bleu", "epoch_chrf", "epoch_loss", "epoch_token_accuracy"} <= tags, tags
+    assert {"bleu", "chrf", "loss", "token_accuracy"} <= tags, tags
+    assert [event.step for event in validation.Tensors("bleu")] == [40, 80]
     samples = event_accumulator.EventAccumulator(os.path.join(run_dir, "logs", "samples"),
                                                  size_guidance={"tensors": 0})
     samples.Reload()
