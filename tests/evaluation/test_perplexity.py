@@ -85,3 +85,18 @@ def test_metrics_convert_nats_to_perplexity_and_bits():
     assert metrics["bits_per_token"] == pytest.approx(1.0)
     assert metrics["bits_per_character"] == pytest.approx(2.0)  # the same nats over half as many characters
     assert language_model_metrics(1.0, 1, 0)["bits_per_character"] is None
+
+
+def test_bits_per_character_count_the_characters_the_scored_tokens_spell():
+    from keras_llm.runs.gpt_files import _characters
+    from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer
+
+    chars = CharTokenizer.train("abc ")
+    ids = chars.encode("abXc a")  # "X" is not in the vocabulary: dropped, so never scored
+    assert _characters(chars, ids) == (5, 4)
+    text = "the cat sat on the mat, the cat sat on the hat; ünïcödé too"
+    bpe = ByteBPETokenizer.train(text * 20, vocab_size=300)
+    ids = bpe.encode(text)
+    assert len(ids) < len(text)  # merged tokens: bits per token and per character differ
+    spelled, scored = _characters(bpe, ids)
+    assert spelled == len(text) and scored == len(text) - len(bpe.decode(ids[:1]))
