@@ -34,7 +34,10 @@ def translation_scores(hypotheses, references, tokenize="13a", lowercase=False):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     if not references:
         raise UserInputError("no sentence pairs to score")
-    bleu_metric = BLEU(tokenize=tokenize, lowercase=lowercase)
+    # force: our detokenizer writes "quiero ." where a reference has "quiero."; sacrebleu would warn on
+    # stderr that the data looks tokenized, but its tokenizers (13a, zh) split the period off both the
+    # same way, so the score is unaffected.
+    bleu_metric = BLEU(tokenize=tokenize, lowercase=lowercase, force=True)
     chrf_metric = CHRF(lowercase=lowercase)
     bleu = bleu_metric.corpus_score(hypotheses, [references])
     chrf = chrf_metric.corpus_score(hypotheses, [references])
