@@ -95,12 +95,16 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
     return metrics
 
 
+def _tokens(count):
+    return f"{count:,} token{'' if count == 1 else 's'}"
+
+
 def _report(metrics):
     counts, settings = metrics["counts"], metrics["settings"]
     lines = [f"{settings['test_file']}: {counts['tokens']:,} tokens ({settings['tokenizer']}), "
              f"{counts['tokens_scored']:,} scored in {counts['windows']:,} windows of {settings['context_length']} "
              f"with stride {settings['stride']} (every token after the first window sees at least "
-             f"{settings['context_length'] - settings['stride'] + 1} tokens of context)",
+             f"{_tokens(settings['context_length'] - settings['stride'] + 1)} of context)",
              f"cross-entropy    {metrics['cross_entropy']:.4f} nats/token",
              f"perplexity       {metrics['perplexity']:.3f}",
              f"bits per token   {metrics['bits_per_token']:.4f}"]
