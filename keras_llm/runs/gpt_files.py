@@ -47,7 +47,7 @@ def _test_token_ids(tokenizer, text, path):
     return ids
 
 
-def _characters(tokenizer, ids):
+def scored_characters(tokenizer, ids):
     """``(characters the ids spell, characters after the first token)``: the second is what the scored tokens cover."""
     spelled = len(tokenizer.decode(ids))
     return spelled, spelled - len(tokenizer.decode(ids[:1]))
@@ -81,7 +81,7 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
     total_nats, scored = strided_negative_log_likelihood(model, ids, context, stride, batch_size,
                                                          on_batch=progress.advance)
     progress.close()
-    spelled, characters_scored = _characters(tokenizer, ids)
+    spelled, characters_scored = scored_characters(tokenizer, ids)
     metrics = {**language_model_metrics(total_nats, scored, characters_scored),
                "counts": {"tokens": len(ids), "tokens_scored": scored, "characters": len(text),
                           "characters_scored": characters_scored,

@@ -92,7 +92,6 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path):
     cases = [
         (("evaluate", run_dir, "--test", commas), ["line 1: no tab", "source<TAB>target"]),
         (("evaluate", run_dir, "--test", latin1), ["not valid UTF-8 (line 1"]),
-        (("evaluate", run_dir, "--test", commas, "--stride", "4"), ["--stride is not used", "transformer-seq2seq"]),
         (("predict", run_dir, "--input", commas, "--output", tmp_path / "o.csv"), ["no 'source' column",
                                                                                    "'english', 'spanish'"]),
     ]
@@ -100,6 +99,16 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path):
         results = list(pool.map(lambda case: run_cli(*case[0]), cases))
     for (_, fragments), done in zip(cases, results):
         assert_one_line_error(done, *fragments)
+
+
+def test_an_option_of_another_task_is_refused_in_one_line(run_dir, tmp_path, capsys):
+    from keras_llm.cli import main
+
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--test", str(tmp_path / "t.tsv"), "--stride", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err == "keras-llm: error: --stride is not used when a transformer-seq2seq run is given to " \
+                  "`keras-llm evaluate`\n"
 
 
 @pytest.mark.slow  # an export and a fresh process: ~30 s

@@ -88,15 +88,15 @@ def test_metrics_convert_nats_to_perplexity_and_bits():
 
 
 def test_bits_per_character_count_the_characters_the_scored_tokens_spell():
-    from keras_llm.runs.gpt_files import _characters
+    from keras_llm.runs.gpt_files import scored_characters
     from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer
 
     chars = CharTokenizer.train("abc ")
     ids = chars.encode("abXc a")  # "X" is not in the vocabulary: dropped, so never scored
-    assert _characters(chars, ids) == (5, 4)
+    assert scored_characters(chars, ids) == (5, 4)
     text = "the cat sat on the mat, the cat sat on the hat; ünïcödé too"
-    bpe = ByteBPETokenizer.train(text * 20, vocab_size=300)
+    bpe = ByteBPETokenizer.train(text * 3, vocab_size=280)
     ids = bpe.encode(text)
     assert len(ids) < len(text)  # merged tokens: bits per token and per character differ
-    spelled, scored = _characters(bpe, ids)
+    spelled, scored = scored_characters(bpe, ids)
     assert spelled == len(text) and scored == len(text) - len(bpe.decode(ids[:1]))
