@@ -119,13 +119,3 @@ def epoch_training_overrides(args):
 def given(args, *names):
     """``{name: value}`` of the options among ``names`` that the user gave (not None)."""
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-
-
-def add_option_once(parser, flag, **settings):
-    """``parser.add_argument(flag, **settings)`` unless ``flag`` is there already.
-
-    Several task plug-ins add options to the shared `evaluate`/`predict` parsers; one that another
-    task added first (e.g. ``--num-beams``) is reused, with that task's help text.
-    """
-    if flag not in parser._option_string_actions:  # argparse keeps no public lookup of its options
-        parser.add_argument(flag, **settings)

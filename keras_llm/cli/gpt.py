@@ -10,7 +10,6 @@ Decoding defaults come from the run's recipe (its ``sample:`` section), never fr
 """
 
 from keras_llm.cli.arguments import (
-    add_option_once,
     finite_float,
     given,
     non_negative_int,
@@ -19,6 +18,7 @@ from keras_llm.cli.arguments import (
     probability,
     step_training_overrides,
 )
+from keras_llm.cli.file_options import add_option_once, add_text_column_option
 
 RECIPE_KINDS = ("gpt",)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "max_length",
@@ -55,9 +55,7 @@ def add_evaluate_arguments(parser):
 
 def add_predict_arguments(parser):
     """`keras-llm predict` options of GPT runs (decoding knobs default to the run's recipe, as in `generate`)."""
-    add_option_once(parser, "--text-column",
-                    help="CSV/TSV column or JSONL key of the input text (GPT: default 'prompt'; "
-                         "translators: default 'source')")
+    add_text_column_option(parser)  # GPT runs read the 'prompt' column/key unless it names another
     add_option_once(parser, "--max-new-tokens", type=positive_int, help="generators: default the recipe's")
     add_option_once(parser, "--decoding", choices=["greedy", "sample"], help="GPT: default the recipe's (sample)")
     add_option_once(parser, "--temperature", type=positive_float, help="GPT sampling: default the recipe's")

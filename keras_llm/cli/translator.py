@@ -10,7 +10,6 @@
 
 
 from keras_llm.cli.arguments import (
-    add_option_once,
     add_text_command,
     column_index,
     finite_float,
@@ -18,6 +17,7 @@ from keras_llm.cli.arguments import (
     positive_int,
     step_training_overrides,
 )
+from keras_llm.cli.file_options import add_option_once, add_text_column_option
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
@@ -50,8 +50,7 @@ def add_evaluate_arguments(parser):
 
 def add_predict_arguments(parser):
     """`keras-llm predict` options of translator runs: the recipe's decoding unless overridden."""
-    add_option_once(parser, "--text-column",
-                    help="CSV/JSONL column or key of the input text (translators: default 'source'; GPT: 'prompt')")
+    add_text_column_option(parser)  # translator runs read the 'source' column/key unless it names another
     _add_decoding_options(parser, "default: the recipe's, as `translate`")
 
 
