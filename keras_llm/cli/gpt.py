@@ -3,6 +3,8 @@
     keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|bpe] ...
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
     keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
+    keras-llm evaluate RUN_DIR --test held_out.txt [--stride N] [--batch-size N] [--output-dir DIR]
+    keras-llm predict RUN_DIR --input prompts.txt --output completions.txt [--max-new-tokens N] [--decoding greedy]
 
 Decoding defaults come from the run's recipe (its ``sample:`` section), never from copies here.
 """
@@ -17,10 +19,14 @@ from keras_llm.cli.arguments import (
     probability,
     step_training_overrides,
 )
+from keras_llm.cli.file_options import add_option_once, add_text_column_option
 
 RECIPE_KINDS = ("gpt",)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "max_length",
                            "num_layers", "hidden_dim"})
+EVALUATE_OPTIONS = frozenset({"stride"})
+PREDICT_OPTIONS = frozenset({"text_column", "max_new_tokens", "decoding", "temperature", "top_k", "top_p", "seed",
+                             "num_beams", "length_penalty"})
 
 
 def add_commands(commands):
@@ -42,6 +48,42 @@ def add_commands(commands):
                           help="beam search with this many beams (prompt + new tokens must fit the context)")
     generate.add_argument("--length-penalty", type=finite_float, help="beam search length penalty (default 1)")
     return {"generate": _generate}
+
+
+def add_evaluate_arguments(parser):
+    """`keras-llm evaluate` options of language-model runs."""
+    add_option_once(parser, "--stride", type=positive_int,
+                    help="language models: tokens between the starts of the scoring windows, at most the context "
+                         "(default: half the context)")
+
+
+def add_predict_arguments(parser):
+    """`keras-llm predict` options of GPT runs (decoding knobs default to the run's recipe, as in `generate`)."""
+    add_text_column_option(parser)  # GPT runs read the 'prompt' column/key unless it names another
+    add_option_once(parser, "--max-new-tokens", type=positive_int, help="generators: default the recipe's")
+    add_option_once(parser, "--decoding", choices=["greedy", "sample"], help="GPT: default the recipe's (sample)")
+    add_option_once(parser, "--temperature", type=positive_float, help="GPT sampling: default the recipe's")
+    add_option_once(parser, "--top-k", type=non_negative_int, help="GPT sampling: 0 = no top-k filter")
+    add_option_once(parser, "--top-p", type=probability, help="GPT sampling: nucleus mass in (0, 1]")
+    add_option_once(parser, "--seed", type=int, help="GPT sampling: batch i uses SEED + i (default: random)")
+    add_option_once(parser, "--num-beams", type=positive_int, help="beam search with this many beams")
+    add_option_once(parser, "--length-penalty", type=finite_float, help="beam search length penalty")
+
+
+def evaluate(args, run_info):
+    from keras_llm.runs.gpt_files import evaluate_gpt_run
+
+    evaluate_gpt_run(args.run_dir, args.test_file, output_dir=args.output_dir, stride=args.stride,
+                     batch_size=args.batch_size)
+
+
+def predict(args, run_info):
+    from keras_llm.runs.gpt_files import predict_gpt_file
+
+    args.strategy = args.decoding
+    options = _decoding_options(args, run_info)
+    predict_gpt_file(args.run_dir, args.input_file, args.output_file, options, batch_size=args.batch_size,
+                     text_column=args.text_column)
 
 
 def train(args):

@@ -4,15 +4,27 @@
     keras-llm train transformer-spa-eng
     keras-llm translate RUN_DIR --text "..." [--text ...] [--num-beams N] [--length-penalty X] [--max-new-tokens N]
     keras-llm export RUN_DIR
+    keras-llm evaluate RUN_DIR --test pairs.tsv [--num-beams N] [--batch-size N] [--output-dir DIR]
+    keras-llm predict RUN_DIR --input sources.txt --output translations.txt [--num-beams N]
 """
 
 
-from keras_llm.cli.arguments import add_text_command, column_index, finite_float, positive_int, step_training_overrides
+from keras_llm.cli.arguments import (
+    add_text_command,
+    column_index,
+    finite_float,
+    given,
+    positive_int,
+    step_training_overrides,
+)
+from keras_llm.cli.file_options import add_option_once, add_text_column_option
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
 TRAIN_OPTIONS = frozenset({"pairs", "source_column", "target_column", "train_file", "valid_file", "steps",
                            "eval_interval", "eval_batches", "max_length", "num_layers", "hidden_dim"})
+EVALUATE_OPTIONS = frozenset({"num_beams", "length_penalty", "max_new_tokens"})
+PREDICT_OPTIONS = frozenset({"text_column", "num_beams", "length_penalty", "max_new_tokens"})
 
 
 def add_train_arguments(train_parser):
@@ -21,6 +33,45 @@ def add_train_arguments(train_parser):
     group.add_argument("--pairs", help="UTF-8 TSV of sentence pairs, source<TAB>target, no header")
     group.add_argument("--source-column", type=column_index, help="0-based column of the source text (default 0)")
     group.add_argument("--target-column", type=column_index, help="0-based column of the target text (default 1)")
+
+
+def _add_decoding_options(parser, beams_default):
+    add_option_once(parser, "--num-beams", type=positive_int,
+                    help=f"beam search with this many beams ({beams_default})")
+    add_option_once(parser, "--length-penalty", type=finite_float, help="beam ranking: sum log p / length ** X")
+    add_option_once(parser, "--max-new-tokens", type=positive_int,
+                    help="new tokens at most (translators: default max_target_length - 1)")
+
+
+def add_evaluate_arguments(parser):
+    """`keras-llm evaluate` options of translator runs: greedy unless --num-beams is given."""
+    _add_decoding_options(parser, "translators: default 1, greedy")
+
+
+def add_predict_arguments(parser):
+    """`keras-llm predict` options of translator runs: the recipe's decoding unless overridden."""
+    add_text_column_option(parser)  # translator runs read the 'source' column/key unless it names another
+    _add_decoding_options(parser, "default: the recipe's, as `translate`")
+
+
+def evaluate(args, run_info):
+    from keras_llm.runs.translator import decoding_options
+    from keras_llm.runs.translator_files import evaluate_translator_run
+
+    # Greedy unless asked: the score of the model itself, comparable between runs of any recipe.
+    options = decoding_options(run_info.get("decode"), num_beams=args.num_beams or 1,
+                               **given(args, "length_penalty", "max_new_tokens"))
+    evaluate_translator_run(args.run_dir, args.test_file, options, output_dir=args.output_dir,
+                            batch_size=args.batch_size)
+
+
+def predict(args, run_info):
+    from keras_llm.runs.translator import decoding_options
+    from keras_llm.runs.translator_files import predict_translator_file
+
+    options = decoding_options(run_info.get("decode"), **given(args, "num_beams", "length_penalty", "max_new_tokens"))
+    predict_translator_file(args.run_dir, args.input_file, args.output_file, options, batch_size=args.batch_size,
+                            text_column=args.text_column)
 
 
 def add_commands(commands):
@@ -57,7 +108,6 @@ def train(args):
 
 
 def _translate(args):
-    from keras_llm.cli.arguments import given
     from keras_llm.generation.seq2seq_search import translate
     from keras_llm.runs.translator import decoding_options, load_translator_run
 
