@@ -18,7 +18,8 @@ def add_option_once(parser, *flags, **options):
 
 def add_text_column_option(parser):
     add_option_once(parser, "--text-column", help="the column (JSONL: key) holding the texts "
-                                                  "(default: the run's text column, else 'text')")
+                                                  "(default: the run's text column, else 'text'; GPT runs: 'prompt'; "
+                                                  "translator runs: 'source')")
 
 
 def add_input_format_option(parser):
