@@ -16,6 +16,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
@@ -113,8 +114,10 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     callbacks, guard, resumed_epochs = run_callbacks(run_dir, extra_callbacks)
     train = train.skip(resumed_epochs * config.eval_interval)
     epochs = -(-config.steps // config.eval_interval)
+    # Our progress display instead of Keras' (verbose=0): it ends an epoch cut short at the step reached.
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
-                        callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves
+                        callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
+                        shuffle=False)  # the datasets shuffle themselves
     guard.raise_if_diverged(paths["best"])  # never save diverged weights as final.keras
     save_final_model(model, paths["final"])
     history.history = logged_history(paths["history"])  # the epochs before a resume too
