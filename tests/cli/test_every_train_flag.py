@@ -12,14 +12,19 @@ Two small lists name what run.json cannot show, each with its reason and the evi
 test_run_lifecycle.py and test_kill_and_resume.py. A new flag needs a test value in VALUES: until it has
 one, the test fails and says so.
 
-Default run: the console script's --help and zoo list exactly the flags and recipes checked here; for every
-recipe, every flag at once is refused in one line that names each one it does not read; and one flag per
-recipe (rotating through the flags the recipe reads) acts. `-m slow`: every recipe × every flag alone, and
-the recipes that start from a pretrained package.
+Default run (each console-script call is mostly TensorFlow's start-up, ~3 CPU-seconds, so the cheap
+parts run in this process through keras_llm.cli.main): the console script's --help and zoo list exactly
+the flags and recipes checked here; for every recipe, every flag at once is refused in one line that names
+each one the recipe does not read; and one flag per recipe (DEFAULT_FLAG) acts,
+through the console script, against a base run in this process. `-m slow`: every recipe × every flag
+alone and every flag at once through the console script, and the recipes that start from a pretrained
+package.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import re
@@ -27,7 +32,7 @@ import subprocess
 
 import pytest
 
-from keras_llm.cli.main import _parser
+from keras_llm.cli.main import _parser, main
 from keras_llm.runs import list_recipes, load_recipe
 from tests.conftest import NEGATIVE, POSITIVE, TINY_CORPUS, assert_one_line_error, run_cli
 
@@ -50,6 +55,16 @@ VALUES = {
 }
 # Loading a 22M-parameter pretrained encoder: these cases run under `-m slow` only.
 EXPENSIVE_FLAGS = {"--init-from"}
+
+# The flag checked in the default run, per recipe: one that used to be ignored or is easy to get wrong
+# (a recipe not listed gets one of the flags it reads, in turn).
+DEFAULT_FLAG = {"gpt-shakespeare-char": "--tokenizer", "bert-mlm": "--eval-batches", "bert-classifier": "--valid",
+                "bert-sentiment": "--train", "tagger": "--tag-column", "bert-pos-ewt": "--num-layers",
+                "bilstm-pos-ewt": "--hidden-dim", "translator": "--source-column",
+                "transformer-spa-eng": "--max-length"}
+
+# Flags that shape the model: besides run.json, the parameter count the run reports must change.
+SHAPE_FLAGS = {"--num-layers", "--hidden-dim"}
 
 # Flags whose effect run.json does not hold: (why, the evidence checked instead).
 RUNTIME_FLAGS = {
@@ -112,18 +127,50 @@ class Outcome:
         return subprocess.CompletedProcess([], self.returncode, self.stdout, self.stderr)
 
 
-def _train(recipe_name, options, run_dir):
-    """`keras-llm train` with ``options`` ({flag: value or None}), stopped once run.json is written."""
-    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-    argv = ["train", recipe_name, "--run-dir", run_dir]
+def _argv(recipe_name, options, run_dir):
+    argv = ["train", recipe_name, "--run-dir", str(run_dir)]
     for flag, value in options.items():
-        argv += [flag] if value is None else [flag, value]
-    completed = run_cli(*argv, cwd=os.path.dirname(run_dir),
-                        env={"KERAS_LLM_FAILPOINT": "run-written", "PYTHONUNBUFFERED": "1"})
+        argv += [flag] if value is None else [flag, str(value)]
+    return argv
+
+
+def _read_record(run_dir, completed):
     read = lambda name: json.load(open(os.path.join(run_dir, name), encoding="utf-8")) \
         if os.path.isfile(os.path.join(run_dir, name)) else None  # noqa: E731
-    return Outcome(completed.returncode, completed.stdout, completed.stderr, read("run.json"),
-                   read("cli_options.json"))
+    return Outcome(completed.returncode, completed.stdout, completed.stderr, read("run.json"), read("cli_options.json"))
+
+
+def _train(recipe_name, options, run_dir):
+    """`keras-llm train` (the console script) with ``options`` ({flag: value or None}), stopped once run.json
+    is written (SIGKILL: return code -9)."""
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+    completed = run_cli(*_argv(recipe_name, options, run_dir), cwd=os.path.dirname(run_dir),
+                        env={"KERAS_LLM_FAILPOINT": "run-written", "PYTHONUNBUFFERED": "1"})
+    return _read_record(run_dir, completed)
+
+
+class _Stopped(BaseException):
+    """Raised in place of the run-written SIGKILL when the command runs in this process."""
+
+
+def _train_in_process(recipe_name, options, run_dir):
+    """The same command through keras_llm.cli.main in this process (no TensorFlow start-up per call):
+    for the reference runs the console-script cases are compared with, and for refusals, which the
+    console script gives in the same way (its cases run under -m slow)."""
+    def stop(point, epoch=None, batch=None):
+        if point == "run-written":
+            raise _Stopped()
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        patch.setattr("keras_llm.runs.layout.failpoint", stop)
+        try:
+            code = main(_argv(recipe_name, options, run_dir))
+        except _Stopped:
+            code = -9
+        except SystemExit as exit_:
+            code = exit_.code
+    return _read_record(run_dir, subprocess.CompletedProcess([], code, stdout.getvalue(), stderr.getvalue()))
 
 
 def _flatten(value, prefix=""):
@@ -145,6 +192,12 @@ def _value(flag, files, recipe):
     return value(files, recipe) if callable(value) else value
 
 
+def _parameters(outcome):
+    """The parameter count the run reported before its run.json (e.g. "gpt-...: 0.81M parameters"), if it did."""
+    found = re.search(r": ([\d.]+M) parameters", outcome.stdout)
+    return found and found.group(1)
+
+
 def check_flag(flag, value, base, case):
     """Fail unless ``case`` (the base command plus ``flag``) was refused in one line or acts."""
     if case.returncode == 2:
@@ -153,6 +206,9 @@ def check_flag(flag, value, base, case):
     assert case.returncode == -9 and case.run is not None, (flag, case.returncode, case.stderr[-3000:])
     assert base.returncode == -9 and base.run is not None, ("the base command failed", base.stderr[-3000:])
     if _changes(base.run, case.run):
+        if flag in SHAPE_FLAGS and _parameters(base) and _parameters(case):
+            # run.json records an override whether or not the builder reads it: the model must change too.
+            assert _parameters(case) != _parameters(base), f"{flag} is recorded but the model built is the same size"
         return "acts"
     if flag in RUNTIME_FLAGS:
         reason, evidence = RUNTIME_FLAGS[flag]
@@ -182,7 +238,8 @@ def _table(rows):
 
 
 SENTENCES = [(["The", "cat", "sat", "."], ["DET", "NOUN", "VERB", "PUNCT"], ["DT", "NN", "VBD", "."]),
-             (["A", "dog", "ran", "home", "."], ["DET", "NOUN", "VERB", "NOUN", "PUNCT"], ["DT", "NN", "VBD", "NN", "."]),
+             (["A", "dog", "ran", "home", "."], ["DET", "NOUN", "VERB", "NOUN", "PUNCT"],
+              ["DT", "NN", "VBD", "NN", "."]),
              (["Birds", "sing", "."], ["NOUN", "VERB", "PUNCT"], ["NNS", "VBP", "."])]
 
 
@@ -245,42 +302,41 @@ def _in_parallel(calls):
 
 @pytest.fixture(scope="module")
 def default_outcomes(files, tmp_path_factory):
-    """For every recipe: every flag at once; its base command; one flag it reads, alone (base command + flag)."""
+    """For every recipe: every flag at once (refused), its base command, and one flag it reads added to that
+    (through the console script, the cases side by side); the first two in this process."""
     root = tmp_path_factory.mktemp("flag-runs")
-    keys, calls = [], []
-    for name in RECIPES:
+    outcomes, chosen = {}, {}
+    for index, name in enumerate(RECIPES):
         recipe = load_recipe(name)
         every = {flag: _value(flag, files, recipe) for flag in FLAGS}
-        keys.append(("all", name))
-        calls.append(lambda n=name, o=every: _train(n, o, str(root / f"{n}-all" / "run")))
-        if not _pretrained(name):
-            keys.append(("base", name))
-            calls.append(lambda n=name, o=_base_args(files, recipe): _train(n, o, str(root / f"{n}-base" / "run")))
-    outcomes = dict(zip(keys, _in_parallel(calls)))
-    chosen, calls = {}, []
-    for index, name in enumerate(RECIPES):
+        outcomes["all", name] = _train_in_process(name, every, root / f"{name}-all")
         if _pretrained(name):
             continue  # under -m slow (test_one_flag_acts_for_recipes_with_a_pretrained_encoder)
+        outcomes["base", name] = _train_in_process(name, _base_args(files, recipe), root / f"{name}-base")
         refused = _unused_flags_named(outcomes["all", name].stderr)
-        read = sorted(flag for flag in FLAGS if flag in VALUES and flag not in refused | EXPENSIVE_FLAGS)
-        flag = chosen[name] = read[index % len(read)]
+        read = sorted(flag for flag in FLAGS if flag not in refused | EXPENSIVE_FLAGS)
+        chosen[name] = DEFAULT_FLAG.get(name) or read[index % len(read)]
+    def one_flag(name, flag):
         recipe = load_recipe(name)
-        options = {**_base_args(files, recipe), flag: _value(flag, files, recipe)}
-        calls.append(lambda n=name, o=options: _train(n, o, str(root / f"{n}-one" / "run")))
+        return _train(name, {**_base_args(files, recipe), flag: _value(flag, files, recipe)},
+                      str(root / f"{name}-one" / "run"))
+
+    calls = [lambda n=name, f=flag: one_flag(n, f) for name, flag in chosen.items()]
     outcomes.update(zip([("one", name) for name in chosen], _in_parallel(calls)))
     return outcomes, chosen
 
 
 def test_the_console_script_lists_the_flags_and_recipes_checked_here():
     help_text = run_cli("train", "--help")
-    assert help_text.returncode == 0, help_text.stderr
+    assert help_text.returncode == 0 and help_text.stderr == "", help_text.stderr  # clean stderr (item 5) too
     listed = {}
     for flag, metavar in re.findall(r"\[(--[\w-]+)( [^\]]+)?\]", help_text.stdout.split("\n\n")[0]):
         listed[flag] = bool(metavar)
     assert {flag: takes for flag, takes in listed.items() if flag not in RUN_MANAGEMENT} == FLAGS
     assert set(FLAGS) <= set(VALUES), f"flags without a test value: {sorted(set(FLAGS) - set(VALUES))}"
     zoo = run_cli("zoo")
-    assert zoo.returncode == 0 and [line.split()[0] for line in zoo.stdout.splitlines()] == RECIPES
+    assert zoo.returncode == 0 and zoo.stderr == "", zoo.stderr
+    assert [line.split()[0] for line in zoo.stdout.splitlines()] == RECIPES
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
@@ -323,6 +379,16 @@ def test_every_flag_acts_or_is_refused(recipe, flag, files, base_outcome, tmp_pa
     value = _value(flag, files, definition)
     case = _train(recipe, {**_base_args(files, definition), flag: value}, str(tmp_path / "run"))
     check_flag(flag, value, base_outcome(recipe), case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_flag_at_once_through_the_console_script(recipe, files, default_outcomes, tmp_path):
+    every = {flag: _value(flag, files, load_recipe(recipe)) for flag in FLAGS}
+    case = _train(recipe, every, str(tmp_path / "run"))
+    assert_one_line_error(case.completed)
+    assert case.stderr == default_outcomes[0]["all", recipe].stderr  # the same line as in this process
+    assert _unused_flags_named(case.stderr) == _unused_flags_named(default_outcomes[0]["all", recipe].stderr)
 
 
 @pytest.mark.slow
