@@ -29,6 +29,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -135,8 +136,10 @@ def _argv(recipe_name, options, run_dir):
 
 
 def _read_record(run_dir, completed):
-    read = lambda name: json.load(open(os.path.join(run_dir, name), encoding="utf-8")) \
-        if os.path.isfile(os.path.join(run_dir, name)) else None  # noqa: E731
+    def read(name):
+        path = os.path.join(run_dir, name)
+        return json.loads(Path(path).read_text(encoding="utf-8")) if os.path.isfile(path) else None
+
     return Outcome(completed.returncode, completed.stdout, completed.stderr, read("run.json"), read("cli_options.json"))
 
 
