@@ -33,6 +33,8 @@ class TextSampleCallback(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not _finite((logs or {}).get("loss")):
+            return  # a diverged model (the guard stops the run) only writes noise
         text = self.sample_fn()
         step = self._step(epoch)
         if self._writer is None:

@@ -210,7 +210,7 @@ def test_an_epoch_cut_short_shows_the_steps_it_ran_not_the_planned_count(command
     stopped_at = int(re.search(r"training diverged at step (\d+)", commands["train gpt (bpe, diverging)"].stderr)[1])
     assert _epoch_lines(out) == [(stopped_at, 20)], out  # not "20/20"
     assert f"stopped early: {stopped_at} of 40 planned steps trained" in out, out
-    assert f"--- sample after {stopped_at} steps ---" in out, out
+    assert "--- sample after" not in out, out  # no sample from a diverged model
 
 
 @pytest.mark.slow

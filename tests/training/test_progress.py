@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_llm.training.callbacks import TimeLimit
+from keras_llm.training.callbacks import TextSampleCallback, TimeLimit
 from keras_llm.training.progress import TrainingProgress, progress_callbacks
 
 
@@ -67,6 +67,13 @@ def test_the_time_limit_stops_mid_epoch_and_says_so(capsys):
     _fit([TimeLimit(1e-9), TrainingProgress(verbose=2)])
     out = capsys.readouterr().out
     assert _lines(out) == [(1, 10)] and "stopped early: 1 of 30 planned steps trained" in out, out
+
+
+def test_the_text_sample_is_labelled_with_the_steps_that_ran(capsys, tmp_path):
+    sample = TextSampleCallback(lambda: "some text", str(tmp_path), steps_per_epoch=10)
+    _fit([StopAfter(epoch=1, batch=4), sample], steps_per_execution=1)
+    out = capsys.readouterr().out
+    assert "--- sample after 10 steps ---" in out and "--- sample after 14 steps ---" in out, out
 
 
 def test_verbose_0_adds_no_callback():
