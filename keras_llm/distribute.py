@@ -118,7 +118,7 @@ def _tpu_strategy(tpu):
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, tf.errors.OpError, RuntimeError) as error:
+    except (ValueError, tf.errors.OpError, RuntimeError, OSError) as error:  # OSError: no metadata server reached
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserInputError(f"strategy tpu: no TPU found ({message})") from None
     return tf.distribute.TPUStrategy(resolver)

@@ -110,8 +110,9 @@ def add_shared_train_arguments(train):
     train.add_argument("--eval-batches", type=positive_int)
     train.add_argument("--tokenizer", choices=["char", "bpe"], help="GPT recipes: override the tokenizer")
     train.add_argument("--max-length", type=positive_int, help="context length / longest input in tokens")
-    train.add_argument("--num-layers", type=positive_int)
-    train.add_argument("--hidden-dim", type=positive_int)
+    train.add_argument("--num-layers", type=positive_int, help="layers of a model trained from scratch")
+    train.add_argument("--hidden-dim", type=positive_int,
+                       help="width of a model trained from scratch (BiLSTM taggers: LSTM units per direction)")
     data = train.add_argument_group("labelled data (classifier, tagger and translator recipes)")
     data.add_argument("--train", dest="train_file", help="training file (classifiers: CSV/TSV with a header row)")
     data.add_argument("--valid", dest="valid_file", help="validation file (default: a split of --train)")

@@ -1,7 +1,8 @@
 """Which `keras-llm train` options a run uses, and a resumed run keeps the options it started with.
 
 - A shared option the recipe's task does not read (``--steps`` for a recipe counted in epochs) is
-  refused in one line instead of being silently ignored.
+  refused in one line instead of being silently ignored; several are named in the same line.
+  tests/cli/test_every_train_flag.py holds every flag of `train --help` to this, recipe by recipe.
 - A new run records the options the user gave in ``<run_dir>/cli_options.json``. Resuming it
   (``--resume DIR`` or ``train`` on a run in progress) takes them from there (``--no-jit`` and
   ``--precision`` too, since they change the numbers), so an interrupted
@@ -46,18 +47,32 @@ def _given_options(args, train_parser):
     return found
 
 
-# What a user probably meant when a recipe does not read the option given.
-_INSTEAD = {"epochs": "steps", "steps": "epochs", "corpus": "train_file", "train_file": "corpus"}
+# What a user probably meant when a recipe does not read the option given (the first one it reads).
+_INSTEAD = {"epochs": ("steps",), "steps": ("epochs",), "corpus": ("pairs", "train_file"),
+            "train_file": ("corpus",), "pairs": ("train_file", "corpus")}
 
 
 def check_given_options(args, train_parser, honoured, recipe_name):
-    """Refuse options that the recipe's task would ignore."""
+    """Refuse options that the recipe's task would ignore, every one of them in one line.
+
+    Example message: ``--epochs and --train are not used by recipe 'gpt-shakespeare-char'
+    (use --steps instead of --epochs; use --corpus instead of --train)``.
+    """
     flags = _flags(train_parser)
-    for dest, (flag, _) in _given_options(args, train_parser).items():
-        if dest not in UNIVERSAL and dest not in honoured:
-            instead = _INSTEAD.get(dest)
-            hint = f"use {flags[instead]}" if instead in honoured else "see `keras-llm train --help`"
-            raise UserInputError(f"{flag} is not used by recipe {recipe_name!r} ({hint})")
+    given = _given_options(args, train_parser)
+    unused = {dest: flag for dest, (flag, _) in given.items() if dest not in UNIVERSAL and dest not in honoured}
+    if unused:
+        hints = []
+        for dest, flag in unused.items():
+            instead = next((other for other in _INSTEAD.get(dest, ()) if other in honoured), None)
+            if instead:
+                hints.append(f"use {flags[instead]}" + (f" instead of {flag}" if len(unused) > 1 else ""))
+        names = list(unused.values())
+        subject = f"{names[0]} is" if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]} are"
+        raise UserInputError(f"{subject} not used by recipe {recipe_name!r} "
+                             f"({'; '.join(hints) if hints else 'see `keras-llm train --help`'})")
+    if "tpu" in given and args.strategy not in ("tpu", "auto"):
+        raise UserInputError(f"--tpu is only used with --strategy tpu (or auto), not with --strategy {args.strategy}")
 
 
 def honour_saved_options(args, train_parser):

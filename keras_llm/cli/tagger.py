@@ -15,6 +15,7 @@
 from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given
 from keras_llm.cli.file_options import add_input_format_option, add_text_column_option
 from keras_llm.data.conll import FORMATS
+from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("token-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
@@ -65,10 +66,34 @@ def train(args):
     run_dir, _ = train_tagger_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
-        training_overrides=epoch_training_overrides(args), model_overrides=given(args, "num_layers", "hidden_dim"),
+        training_overrides=epoch_training_overrides(args), model_overrides=_model_overrides(args),
         verbose=args.verbose)
     print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir
+
+
+def _model_overrides(args):
+    """--num-layers / --hidden-dim as the recipe's model_config overrides; refused where nothing would read them.
+
+    A pretrained encoder (--init-from, or the recipe's init_from) keeps its own shape, and only a
+    BERT encoder can be one; a BiLSTM's width is its ``units`` (state width per direction).
+    """
+    from keras_llm.runs import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    backbone = recipe.get("model_config", {}).get("backbone", "bert")
+    init_from = args.init_from or recipe.get("init_from")
+    if args.init_from and backbone != "bert":
+        raise UserInputError(f"--init-from: recipe {args.recipe!r} trains a {backbone} tagger; only a BERT "
+                             f"tagger starts from a pretrained encoder (e.g. recipe 'tagger')")
+    shape = given(args, "num_layers", "hidden_dim")
+    if init_from and shape:
+        names = " and ".join(f"--{name.replace('_', '-')}" for name in shape)
+        raise UserInputError(f"{names}: the pretrained encoder {init_from} keeps its own shape; leave them out, "
+                             f"or train a tagger from scratch (recipe 'tagger' without --init-from)")
+    if backbone == "bilstm" and "hidden_dim" in shape:
+        shape["units"] = shape.pop("hidden_dim")
+    return shape
 
 
 def tag_texts(model, tokenizer, run_info, texts):

@@ -88,6 +88,8 @@ def train(args):
     from keras_llm.runs import load_recipe
     from keras_llm.runs.translator import train_translator_run
 
+    if args.pairs and args.train_file:
+        raise UserInputError("--pairs and --train both name the training pairs; give one of them")
     if not (args.pairs or args.train_file) and not load_recipe(args.recipe).get("data", {}).get("pairs"):
         raise UserInputError(f"recipe {args.recipe!r} needs --pairs FILE (tab-separated source<TAB>target pairs)")
     training = step_training_overrides(args)

@@ -174,7 +174,9 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
         f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
     log(long_text_report(tokenizer, list(train[0]) + list(valid[0]), training))
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
-                "labels": label_names, "init_from": init_from, "data": data, "training": vars(training)}
+                "labels": label_names, "init_from": init_from, "data": data, "training": vars(training),
+                "data_files": {"train": [os.path.abspath(path) for path in paths],
+                               "valid": os.path.abspath(valid_file) if valid_file else None}}
     write_run_info(run_dir, run_info)
     history = train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, training, verbose)
     if test is not None:

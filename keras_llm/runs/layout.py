@@ -14,6 +14,7 @@ import keras
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, read_json_object
 from keras_llm.tokenizers import load_tokenizer
+from keras_llm.training.backup import failpoint
 from keras_llm.training.run_callbacks import RUN_FILE, run_paths  # noqa: F401  (RUN_FILE re-exported)
 
 
@@ -66,6 +67,7 @@ def check_resumed_data(run_dir, *paths):
 def write_run_info(run_dir, info):
     """Write ``run.json`` atomically; a run being written is "in progress" until the lifecycle finishes it."""
     atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({"status": "in progress", **info}, indent=2))
+    failpoint("run-written")  # test hook: stop once the run record exists (tests/cli/test_every_train_flag.py)
 
 
 def load_trained_run(run_dir, expected_model, which="best"):

@@ -111,7 +111,9 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     write_run_info(run_dir, {
         "recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND, "tags": tag_names,
         "entity_metrics": entity, "init_from": init_from, "data": data, "model_config": model_config,
-        "training": vars(training)})
+        "training": vars(training),
+        "data_files": {"train": os.path.abspath(train_path),
+                       "valid": os.path.abspath(valid_path) if valid_path else None}})
 
     history = train_tagger(model, tokenizer, (train_sentences, train_ids), (valid_sentences, valid_ids), tag_names,
                            run_dir, training, verbose)

@@ -40,14 +40,15 @@ WEIGHTS = "weights.weights.h5"
 STATE = "state.json"
 BEST_WEIGHTS = "early_stopping_best.npz"
 KEEP_GENERATIONS = 2
-# Test hook: KERAS_LLM_FAILPOINT="<point>@<epoch>" SIGKILLs the process at that point (see tests/training).
+# Test hook: KERAS_LLM_FAILPOINT="<point>@<epoch>" SIGKILLs the process at that point (see tests/training);
+# "run-written" (no epoch) right after a run's run.json is written, before anything trains (tests/cli).
 FAILPOINT_VARIABLE = "KERAS_LLM_FAILPOINT"
 
 
-def failpoint(point, epoch, batch=None):
+def failpoint(point, epoch=None, batch=None):
     """Kill this process (SIGKILL: no clean-up runs) if the failpoint variable names this point."""
     wanted = os.environ.get(FAILPOINT_VARIABLE)
-    here = f"{point}@{epoch}" if batch is None else f"{point}@{epoch}:{batch}"
+    here = point if epoch is None else f"{point}@{epoch}" if batch is None else f"{point}@{epoch}:{batch}"
     if wanted and wanted == here:
         os.kill(os.getpid(), signal.SIGKILL)
 

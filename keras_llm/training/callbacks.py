@@ -33,15 +33,23 @@ class TextSampleCallback(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not _finite((logs or {}).get("loss")):
+            return  # a diverged model (the guard stops the run) only writes noise
         text = self.sample_fn()
+        step = self._step(epoch)
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
         with self._writer.as_default():
             # Markdown code block so TensorBoard keeps line breaks and spacing.
-            tf.summary.text("sample", "```\n" + text + "\n```", step=(epoch + 1) * self.steps_per_epoch)
+            tf.summary.text("sample", "```\n" + text + "\n```", step=step)
         self._writer.flush()
         if self.verbose:
-            print(f"\n--- sample after {(epoch + 1) * self.steps_per_epoch} steps ---\n{text}\n---", flush=True)
+            print(f"\n--- sample after {step} steps ---\n{text}\n---", flush=True)
+
+    def _step(self, epoch):
+        """The optimizer steps taken: an epoch stopped early (time budget, divergence) ran fewer than planned."""
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        return int(iterations.numpy()) if iterations is not None else (epoch + 1) * self.steps_per_epoch
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

@@ -15,6 +15,7 @@ from keras_llm.data.windows import LongTexts
 from keras_llm.errors import UserInputError
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
@@ -167,13 +168,15 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
     paths = run_paths(run_dir)
     callbacks, guard, resumed_epochs = run_callbacks(run_dir, [
         # After a resume, patience counts again from the resumed epoch.
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,
+                                      verbose=int(bool(verbose))),  # says when it stopped and which epoch it kept
         ConfusionMatrixCallback(validation, label_names, paths["logs"]),
     ], tensorboard=TensorBoardSettings.of(config, valid_data if valid_data is not None else validation.window_data,
                                           tokenizer.vocabulary), **extra)
     history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
-                        epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                        verbose=verbose, shuffle=False)  # the dataset shuffles itself
+                        epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
+                        shuffle=False)  # the dataset shuffles itself
     guard.raise_if_diverged(paths["best"])
     save_final_model(model, paths["final"])
     history.history = logged_history(paths["history"])  # the epochs before a resume too

@@ -17,6 +17,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
@@ -122,8 +123,10 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
         run_dir, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary))
     train = train.skip(resumed_epochs * config.eval_interval)
     epochs = -(-config.steps // config.eval_interval)
+    # Our progress display instead of Keras' (verbose=0): it ends an epoch cut short at the step reached.
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,
-                        callbacks=callbacks, verbose=verbose, shuffle=False)  # the datasets shuffle themselves
+                        callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
+                        shuffle=False)  # the datasets shuffle themselves
     guard.raise_if_diverged(paths["best"])  # never save diverged weights as final.keras
     save_final_model(model, paths["final"])
     history.history = logged_history(paths["history"])  # the epochs before a resume too

@@ -24,6 +24,7 @@ from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
+from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
 from keras_llm.training.runtime import compile_options
@@ -172,7 +173,7 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
     extra = ([EntityF1Callback(tokenizer, valid_sentences, tag_names, config.max_length)]
              if is_bio_tagset(tag_names) else [])
     extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                               restore_best_weights=True))
+                                               restore_best_weights=True, verbose=int(bool(verbose))))
     if config.max_minutes:
         extra.append(TimeLimit(60 * config.max_minutes))
     callbacks, guard, resumed_epochs = run_callbacks(
@@ -182,8 +183,9 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
         # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
         history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
-                            epochs=config.epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+                            epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                            callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
+                            shuffle=False)  # the dataset shuffles itself
     paths = run_paths(run_dir)
     guard.raise_if_diverged(paths["best"])
     save_final_model(model, paths["final"])

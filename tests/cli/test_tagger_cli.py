@@ -62,10 +62,13 @@ def test_tag_command_prints_word_tag_score(tagger_run, capsys):
     assert lines[5:] == ["", "", ""]  # a blank line after each text; the blank text has no words
 
 
-def test_init_from_an_earlier_tagger_run(tagger_run, ner_files):
+def test_init_from_an_earlier_tagger_run(tagger_run, ner_files, capsys):
     run_dir = ner_files / "again"
-    assert main(["train", "tagger", "--train", str(ner_files / "train.tsv"), "--run-dir", str(run_dir),
-                 "--init-from", str(tagger_run), "--epochs", "1", *TINY]) == 0
+    start = ["train", "tagger", "--train", str(ner_files / "train.tsv"), "--run-dir", str(run_dir),
+             "--init-from", str(tagger_run), "--epochs", "1"]
+    assert main([*start, *TINY]) == 2  # the pretrained encoder keeps its shape: --num-layers/--hidden-dim refused
+    assert "keeps its own shape" in capsys.readouterr().err
+    assert main([*start, *TINY[4:]]) == 0
     model, _, info = load_tagger_run(str(run_dir))
     assert info["init_from"] == str(tagger_run)
     assert json.loads((run_dir / "valid_metrics.json").read_text())["accuracy"] > 0.9
