@@ -64,9 +64,21 @@ def check_resumed_data(run_dir, *paths):
     return fingerprint
 
 
+def runtime_record():
+    """How this process trains: ``{"strategy", "replicas", "precision"}`` of the strategy scope and Keras dtype
+    policy in force (run.json's ``runtime``; the CLI enters both before a task writes its run record)."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    return {"strategy": type(strategy).__name__.lstrip("_"), "replicas": int(strategy.num_replicas_in_sync),
+            "precision": keras.config.dtype_policy().name}
+
+
 def write_run_info(run_dir, info):
-    """Write ``run.json`` atomically; a run being written is "in progress" until the lifecycle finishes it."""
-    atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({"status": "in progress", **info}, indent=2))
+    """Write ``run.json`` atomically, with the :func:`runtime_record`; a run being written is "in progress"
+    until the lifecycle finishes it."""
+    record = {"status": "in progress", **info, "runtime": runtime_record()}
+    atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps(record, indent=2))
     failpoint("run-written")  # test hook: stop once the run record exists (tests/cli/test_every_train_flag.py)
 
 

@@ -32,3 +32,4 @@ def test_compare_takes_the_train_and_evaluate_spellings_and_the_old_ones(tiny_co
     for name in ("new", "old"):
         settings = json.loads((tmp_path / name / "results.json").read_text(encoding="utf-8"))["settings"]
         assert settings["sequence_length"] == 8, settings
+
