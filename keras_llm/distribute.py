@@ -123,6 +123,24 @@ def is_chief(strategy):
     return bool(strategy.extended.should_checkpoint)
 
 
+def workers_agree(strategy, number):
+    """Whether every worker of ``strategy`` passed the same ``number`` (a barrier too: all must call it).
+
+    Example:
+        >>> workers_agree(strategy, resumed_epochs)   # False when one worker would resume elsewhere
+    """
+    if worker_index(strategy)[1] == 1:
+        return True
+    value = tf.constant([1.0, number, float(number) ** 2], tf.float64)
+
+    @tf.function
+    def sums():
+        return strategy.reduce("SUM", strategy.run(lambda: value), axis=None)
+
+    count, total, squares = sums().numpy()
+    return bool(count * squares == total * total)  # equal values <=> n * sum(x^2) == (sum x)^2
+
+
 def worker_barrier(strategy):
     """Return once every worker of ``strategy`` has called this (a one-number all-reduce); at once
     on one machine. Every worker must call it the same number of times, in the same order."""

@@ -38,10 +38,11 @@ import zipfile
 
 import tensorflow as tf
 
-from keras_llm.distribute import is_chief, worker_barrier, worker_index
+from keras_llm.distribute import is_chief, worker_barrier, worker_index, workers_agree
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, one_line_write_errors
 from keras_llm.runs.layout import RUN_FILE, default_run_dir, read_run_info_if_any
+from keras_llm.training.backup import newest_intact_generation
 from keras_llm.training.run_callbacks import run_paths
 
 NEW, IN_PROGRESS, FINISHED = "new", "in progress", "finished"
@@ -82,7 +83,7 @@ def open_run(run_dir, kind, overwrite=False, log=print, strategy=None):
         with _chief_run(run_dir, kind, overwrite, log):
             if first_entry:
                 worker_barrier(strategy)  # the folder is ready to copy ...
-                worker_barrier(strategy)  # ... and every other worker has copied it
+                _check_same_backup(run_dir, strategy)  # ... and every other worker has copied it
             yield run_dir
             if first_entry:
                 _log_final_weights(run_dir, strategy, log)
@@ -90,9 +91,19 @@ def open_run(run_dir, kind, overwrite=False, log=print, strategy=None):
         _check_state(run_dir, run_state(run_dir), kind, overwrite)  # refuse as the chief will, not hang
         worker_barrier(strategy)
         with _private_copy(run_dir, worker_index(strategy)[0], log) as copy:
-            worker_barrier(strategy)
+            _check_same_backup(copy, strategy)
             yield copy
             _log_final_weights(copy, strategy, log)
+
+
+def _check_same_backup(run_dir, strategy):
+    """Every worker must resume from the same backup; one whose --run-dir is not the chief's folder
+    (no shared file system) would start again while the chief resumes, and the run would hang."""
+    generation, _ = newest_intact_generation(run_paths(run_dir)["backup"], log=lambda message: None)
+    epochs = int(os.path.basename(generation).split("-")[-1]) if generation else 0
+    if not workers_agree(strategy, epochs):
+        raise UserInputError(f"the workers would resume {run_dir} from different backups; give every worker the "
+                             f"same --run-dir on a file system they share (see docs/distributed.md)")
 
 
 def _log_final_weights(run_dir, strategy, log):

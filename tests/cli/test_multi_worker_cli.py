@@ -27,7 +27,7 @@ TINY = ["--steps", "4", "--eval-interval", "2", "--eval-batches", "1", "--max-le
 SHA_LINE = re.compile(r"worker (\d) of 2: final weights sha256 ([0-9a-f]{64})")
 
 
-def _start_workers(run_flags, tmp_path, name, env=None):
+def _start_workers(run_flags, tmp_path, name, env=None, per_worker=([], [])):
     """Both workers of one cluster, started as a user would; returns [(process, tmpdir)]."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
@@ -37,7 +37,7 @@ def _start_workers(run_flags, tmp_path, name, env=None):
         tmpdir.mkdir()
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         process = subprocess.Popen(
-            [script, "train", "gpt-shakespeare-char", *run_flags, "--strategy", "multi_worker"],
+            [script, "train", "gpt-shakespeare-char", *run_flags, "--strategy", "multi_worker", *per_worker[index]],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {}), "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(tmpdir)})
         started.append((process, tmpdir))
@@ -106,6 +106,11 @@ def test_a_killed_multi_worker_run_resumes_to_the_same_weights(shared_run, tiny_
                                   "killed", env={"KERAS_LLM_FAILPOINT": "after-backup@0"}))
     assert [returncode for returncode, _, _ in killed] == [-9, -9], [err[-2000:] for _, _, err in killed]
     assert json.loads((run_dir / "run.json").read_text())["status"] == "in progress"
+    # Worker 1 pointed at another folder (no shared file system) cannot resume: both stop in one line.
+    split = _wait(_start_workers(["--run-dir", str(run_dir)], tmp_path, "split",
+                                 per_worker=[[], ["--run-dir", str(tmp_path / "elsewhere")]]))
+    for returncode, _, err in split:
+        assert returncode == 2 and err.count("\n") == 1 and "resume" in err and "different backups" in err, err
     resumed = _wait(_start_workers(["--resume", str(run_dir)], tmp_path, "resumed"))
     hashes = _final_hashes(resumed)
     assert hashes == {"0": expected, "1": expected}
