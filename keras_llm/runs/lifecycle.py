@@ -99,6 +99,8 @@ def open_run(run_dir, kind, overwrite=False, log=print, strategy=None):
 def _check_same_backup(run_dir, strategy):
     """Every worker must resume from the same backup; one whose --run-dir is not the chief's folder
     (no shared file system) would start again while the chief resumes, and the run would hang."""
+    if worker_index(strategy)[1] == 1:
+        return
     generation, _ = newest_intact_generation(run_paths(run_dir)["backup"], log=lambda message: None)
     epochs = int(os.path.basename(generation).split("-")[-1]) if generation else 0
     if not workers_agree(strategy, epochs):
