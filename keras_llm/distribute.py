@@ -24,7 +24,7 @@ from keras_llm.errors import UserInputError
 STRATEGY_KINDS = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
-def get_strategy(kind="auto", tpu=None, log=print):
+def get_strategy(kind="auto", tpu=None, log=print, cpu_replicas=None):
     """The ``tf.distribute.Strategy`` for ``kind``; logs the choice and the replica count.
 
     Args:
@@ -34,13 +34,21 @@ def get_strategy(kind="auto", tpu=None, log=print):
         tpu: TPU name or grpc address for the cluster resolver (None: from the environment,
             as on a Cloud TPU VM).
         log: where the one-line report goes (``None`` for silence).
+        cpu_replicas: split the CPU into this many logical devices and replicate over them
+            ("mirrored", or "auto", which then picks "mirrored"); a way to run several replicas
+            on a machine without GPUs. Must come before anything starts TensorFlow's runtime.
 
     Raises:
         UserInputError: unknown kind, "tpu" with no TPU, "multi_worker" with a missing or
-            malformed TF_CONFIG.
+            malformed TF_CONFIG, ``cpu_replicas`` with another strategy or after the runtime started.
     """
     if kind not in STRATEGY_KINDS:
         raise UserInputError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGY_KINDS)}")
+    if cpu_replicas is not None:
+        if kind not in ("auto", "mirrored"):
+            raise UserInputError(f"--cpu-replicas needs --strategy mirrored (or auto), not {kind}")
+        split_cpu(cpu_replicas)
+        kind = "mirrored"
     if kind == "auto":
         kind = _auto_kind(tpu)
     if kind == "tpu":
@@ -50,7 +58,7 @@ def get_strategy(kind="auto", tpu=None, log=print):
         patch_keras_fit_for_multi_worker()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif kind == "mirrored":
-        strategy = tf.distribute.MirroredStrategy(devices=_local_devices())
+        strategy = tf.distribute.MirroredStrategy(devices=_local_devices(cpu_only=cpu_replicas is not None))
     else:
         strategy = tf.distribute.get_strategy()
     if log is not None:
@@ -78,9 +86,72 @@ def _auto_kind(tpu):
     return "default"
 
 
-def _local_devices():
-    gpus = tf.config.list_logical_devices("GPU")
+def split_cpu(count):
+    """Make the first physical CPU appear as ``count`` logical devices (before the runtime starts).
+
+    Example:
+        >>> split_cpu(2)   # then tf.config.list_logical_devices("CPU") has CPU:0 and CPU:1
+    """
+    if count < 1:
+        raise UserInputError(f"--cpu-replicas must be at least 1, got {count}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # TensorFlow allows this only before its runtime starts
+        if len(tf.config.list_logical_devices("CPU")) != count:
+            raise UserInputError("--cpu-replicas must be set before TensorFlow starts (a fresh process)") from None
+
+
+def _local_devices(cpu_only=False):
+    gpus = [] if cpu_only else tf.config.list_logical_devices("GPU")
     return [device.name for device in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def worker_index(strategy):
+    """``(index, count)`` of this process among the workers of ``strategy`` (``(0, 1)`` on one machine)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 0, 1
+    resolver = strategy.cluster_resolver
+    spec = resolver.cluster_spec()
+    count = sum(spec.num_tasks(job) for job in spec.jobs if job in ("chief", "worker"))
+    index = resolver.task_id + (1 if resolver.task_type == "worker" and "chief" in spec.jobs else 0)
+    return index, max(count, 1)
+
+
+def is_chief(strategy):
+    """True on the worker that writes the run directory (worker 0, or the ``chief`` task); True on one machine."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def workers_agree(strategy, number):
+    """Whether every worker of ``strategy`` passed the same ``number`` (a barrier too: all must call it).
+
+    Example:
+        >>> workers_agree(strategy, resumed_epochs)   # False when one worker would resume elsewhere
+    """
+    if worker_index(strategy)[1] == 1:
+        return True
+    value = tf.constant([1.0, number, float(number) ** 2], tf.float64)
+
+    @tf.function
+    def sums():
+        return strategy.reduce("SUM", strategy.run(lambda: value), axis=None)
+
+    count, total, squares = sums().numpy()
+    return bool(count * squares == total * total)  # equal values <=> n * sum(x^2) == (sum x)^2
+
+
+def worker_barrier(strategy):
+    """Return once every worker of ``strategy`` has called this (a one-number all-reduce); at once
+    on one machine. Every worker must call it the same number of times, in the same order."""
+    if worker_index(strategy)[1] == 1:
+        return
+
+    @tf.function  # an eager collective works too, but TensorFlow warns about its overhead on stderr
+    def all_reduce_one():
+        return strategy.reduce("SUM", strategy.run(lambda: tf.ones([])), axis=None)
+
+    all_reduce_one()
 
 
 def _tf_config():

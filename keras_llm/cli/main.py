@@ -68,6 +68,9 @@ def _add_train_command(commands):
     scale.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu (default: from the TPU VM)")
     scale.add_argument("--precision", default="float32",
                        help="float32 (default), mixed_bfloat16 or mixed_float16 (with loss scaling)")
+    scale.add_argument("--cpu-replicas", type=positive_int,
+                       help="split the CPU into N logical devices and replicate over them (--strategy mirrored "
+                            "on a machine without GPUs; set before TensorFlow starts)")
     scale.add_argument("--steps-per-execution", type=positive_int,
                        help="optimizer steps per call into the compiled training function (default 1)")
     add_shared_train_arguments(train)
@@ -154,12 +157,13 @@ def _train(args, train_parser):
     check_given_options(args, train_parser, plugin.TRAIN_OPTIONS, args.recipe)
     check_precision(args.precision)
     _check_not_finished(args)
-    with open_run(args.run_dir, recipe.get("model"), overwrite=args.overwrite):
+    # The strategy starts the TensorFlow runtime: a multi-worker strategy (and --cpu-replicas) must
+    # come before anything else starts it (collective ops and devices are configured at start-up).
+    with silenced_stderr():
+        strategy = get_strategy(args.strategy, tpu=args.tpu, cpu_replicas=args.cpu_replicas)
+    # Several workers: only the chief writes args.run_dir; the others train in a private copy.
+    with open_run(args.run_dir, recipe.get("model"), overwrite=args.overwrite, strategy=strategy) as args.run_dir:
         args = honour_saved_options(args, train_parser)
-        # The strategy starts the TensorFlow runtime: a multi-worker strategy must be created
-        # before anything else starts it (collective ops are configured at start-up).
-        with silenced_stderr():
-            strategy = get_strategy(args.strategy, tpu=args.tpu)
         with training_runtime(strategy, precision=args.precision):
             per_replica_batch_size(args.batch_size or recipe.get("training", {}).get("batch_size", 1), strategy)
             return plugin.train(args)

@@ -24,10 +24,11 @@ OPTIONS_FILE = "cli_options.json"
 # Read by `train` itself or by every task; how and where to run may change on resume.
 UNIVERSAL = {"help", "command", "recipe", "run_dir", "resume", "overwrite", "batch_size", "learning_rate", "seed",
              "no_jit", "strategy", "tpu", "precision", "steps_per_execution", "log_every",
-             "histograms"}
+             "histograms", "cpu_replicas"}
 # Where and how fast to run; a resumed run may change these. XLA and precision are not among them:
 # they change the numbers (and XLA the batch shapes), so a resumed run keeps them too.
-RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "strategy", "tpu", "steps_per_execution"}
+RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "strategy", "tpu", "steps_per_execution",
+                "cpu_replicas"}
 
 
 def _flags(train_parser):

@@ -11,6 +11,12 @@ library and the CLI alike:
 - A second process on the same directory fails at once: an OS-level lock (``flock`` on
   ``<run_dir>/.lock``) is held for the whole run. The OS drops it when the process dies, so a
   killed run never leaves a stale lock.
+- Several workers (``MultiWorkerMirroredStrategy``) given one run directory on a shared file
+  system: only the chief (worker 0) locks and writes it. Every other worker trains in a private
+  copy in its temporary folder, deleted when the run ends: TensorFlow's rule is that every worker
+  runs the same save ops (they may hold collectives), so the others save too, elsewhere. The copy
+  is taken between two barriers, after the chief has checked (and with ``overwrite`` emptied) the
+  folder and before it writes anything, so a resumed run restores the same backup on every worker.
 
 Example:
     >>> @run_lifecycle("gpt")
@@ -21,19 +27,31 @@ Example:
 import contextlib
 import fcntl
 import functools
+import hashlib
 import inspect
+import io
 import json
 import os
 import shutil
+import tempfile
+import zipfile
 
+import tensorflow as tf
+
+from keras_llm.distribute import is_chief, worker_barrier, worker_index, workers_agree
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, one_line_write_errors
 from keras_llm.runs.layout import RUN_FILE, default_run_dir, read_run_info_if_any
+from keras_llm.training.backup import newest_intact_generation
 from keras_llm.training.run_callbacks import run_paths
 
 NEW, IN_PROGRESS, FINISHED = "new", "in progress", "finished"
 LOCK_FILE = ".lock"
 _held_locks = {}  # realpath -> [file object, depth]: the lock is re-entrant within one process
+_private_copies = set()  # realpaths of the copies a non-chief worker trains in (re-entered as they are)
+# Not copied into a non-chief worker's private copy: the chief's lock and TensorBoard events,
+# which that worker only ever rewrites.
+_NOT_COPIED = (LOCK_FILE, "logs")
 
 
 def run_state(run_dir):
@@ -49,25 +67,116 @@ def run_state(run_dir):
 
 
 @contextlib.contextmanager
-def open_run(run_dir, kind, overwrite=False, log=print):
-    """Hold ``run_dir`` for one training run of a ``kind`` model; marks it finished when the block succeeds."""
+def open_run(run_dir, kind, overwrite=False, log=print, strategy=None):
+    """Hold ``run_dir`` for one training run of a ``kind`` model; marks it finished when the block succeeds.
+
+    Yields the folder this process trains in: ``run_dir``, or on a non-chief worker of ``strategy``
+    (default: the strategy in scope) a private copy of it, removed at the end.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    if os.path.realpath(run_dir) in _private_copies:  # re-entered by the train_*_run the CLI calls
+        yield run_dir
+        return
     _check_is_folder(run_dir)
+    first_entry = os.path.realpath(run_dir) not in _held_locks
+    if is_chief(strategy):
+        with _chief_run(run_dir, kind, overwrite, log):
+            if first_entry:
+                worker_barrier(strategy)  # the folder is ready to copy ...
+                _check_same_backup(run_dir, strategy)  # ... and every other worker has copied it
+            yield run_dir
+            if first_entry:
+                _log_final_weights(run_dir, strategy, log)
+    else:
+        _check_state(run_dir, run_state(run_dir), kind, overwrite)  # refuse as the chief will, not hang
+        worker_barrier(strategy)
+        with _private_copy(run_dir, worker_index(strategy)[0], log) as copy:
+            _check_same_backup(copy, strategy)
+            yield copy
+            _log_final_weights(copy, strategy, log)
+
+
+def _check_same_backup(run_dir, strategy):
+    """Every worker must resume from the same backup; one whose --run-dir is not the chief's folder
+    (no shared file system) would start again while the chief resumes, and the run would hang."""
+    if worker_index(strategy)[1] == 1:
+        return
+    generation, _ = newest_intact_generation(run_paths(run_dir)["backup"], log=lambda message: None)
+    epochs = int(os.path.basename(generation).split("-")[-1]) if generation else 0
+    if not workers_agree(strategy, epochs):
+        raise UserInputError(f"the workers would resume {run_dir} from different backups; give every worker the "
+                             f"same --run-dir on a file system they share (see docs/distributed.md)")
+
+
+def _log_final_weights(run_dir, strategy, log):
+    """Several workers: each says which weights it ended with, so their agreement can be checked."""
+    index, count = worker_index(strategy)
+    final = run_paths(run_dir)["final"]
+    if count > 1 and os.path.isfile(final):
+        log(f"worker {index} of {count}: final weights sha256 {weights_sha256(final)}")
+
+
+def weights_sha256(keras_file):
+    """SHA-256 over the variables (names and bytes, in name order) of a ``.keras`` file: equal for
+    equal weights, whatever the file's timestamps.
+
+    Example:
+        >>> weights_sha256("runs/x/final.keras")   # '3f5c...'
+    """
+    import h5py  # Keras' own dependency, for its weight files
+
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(keras_file) as archive, archive.open("model.weights.h5") as raw:
+        with h5py.File(io.BytesIO(raw.read()), "r") as weights:
+            names = []
+            weights.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+            for name in sorted(names):
+                digest.update(name.encode())
+                digest.update(weights[name][()].tobytes())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _chief_run(run_dir, kind, overwrite, log):
     created = not os.path.exists(run_dir)
     with _locked(run_dir), _removed_if_nothing_started(run_dir, created):
-        state = run_state(run_dir)
-        if state == FINISHED and overwrite:
+        state = _check_state(run_dir, run_state(run_dir), kind, overwrite)
+        if state == FINISHED:
             moved_to = _move_aside(run_dir)
             _relock(run_dir)
             log(f"moved the finished run in {run_dir} aside to {moved_to}")
-        elif state == FINISHED:
-            raise UserInputError(f"{run_dir} holds a finished run; choose a new run directory, or overwrite it "
-                                 f"(the old run is moved aside to {run_dir}.old-N, not deleted)")
-        elif state == IN_PROGRESS:
-            found = read_run_info_if_any(run_dir).get("model")
-            if found != kind:
-                raise UserInputError(f"{run_dir} holds a {found!r} run; a {kind!r} run cannot resume it")
-        yield run_dir
+        yield
         mark_finished(run_dir)
+
+
+def _check_state(run_dir, state, kind, overwrite):
+    """``state`` if a ``kind`` run may start in ``run_dir`` (a finished one only to be overwritten)."""
+    if state == FINISHED and not overwrite:
+        raise UserInputError(f"{run_dir} holds a finished run; choose a new run directory, or overwrite it "
+                             f"(the old run is moved aside to {run_dir}.old-N, not deleted)")
+    if state == IN_PROGRESS:
+        found = read_run_info_if_any(run_dir).get("model")
+        if found != kind:
+            raise UserInputError(f"{run_dir} holds a {found!r} run; a {kind!r} run cannot resume it")
+    return state
+
+
+@contextlib.contextmanager
+def _private_copy(run_dir, worker, log):
+    """A non-chief worker's copy of ``run_dir`` (as the chief will read it) in the temporary folder."""
+    parent = tempfile.mkdtemp(prefix=f"keras-llm-worker{worker}-")
+    copy = os.path.join(parent, os.path.basename(os.path.normpath(run_dir)) or "run")
+    if os.path.isdir(run_dir) and run_state(run_dir) == IN_PROGRESS:  # resuming: the same backup and settings
+        shutil.copytree(run_dir, copy, ignore=lambda folder, names: [n for n in names if n in _NOT_COPIED]
+                        if folder == run_dir else [])
+    log(f"worker {worker}: the chief (worker 0) writes {run_dir}; this worker trains in {copy} "
+        f"(removed at the end)")
+    _private_copies.add(os.path.realpath(copy))
+    try:
+        yield copy
+    finally:
+        _private_copies.discard(os.path.realpath(copy))
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @contextlib.contextmanager
