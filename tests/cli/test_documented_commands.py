@@ -176,15 +176,21 @@ DATA_FILES = {
     "my_pairs.tsv": "pairs", "pairs.tsv": "pairs", "dev.tsv": "pairs", "valid.tsv": "pairs",
     "train.conll": "conll", "dev.conll": "conll", "ner_train.tsv": "conll", "ner_dev.tsv": "conll",
     "en-ud-train.conllu": "conllu",
+    "amazon_train.tsv": "sentences_tsv", "amazon_test.tsv": "sentences_tsv", "held_out.txt": "corpus",
+    "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
+    "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
+    "contracts.csv": "texts",
 }
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
     "runs/shakespeare": "gpt", "RUN_DIR": "gpt", "runs/bert-classifier": "classifier",
     "runs/transformer-spa-eng": "translator", "/tmp/spa/run": "translator", "runs/bert-pos-ewt": "tagger",
-    "runs/mlm": "masked_lm",
+    "runs/mlm": "masked_lm", "runs/amazon": "classifier", "runs/ewt-small": "tagger", "runs/gpt-small": "gpt",
+    "runs/translator-small": "translator", "kl-run": "gpt", "runs/contracts": "classifier",
 }
 # Other placeholders written in the docs.
-PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char"}
+PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
+                "DIR": "placeholder-output-dir", "NAME": "source"}
 # Options whose value names a file or folder that must exist.
 PATH_OPTIONS = ("corpus", "train_file", "valid_file", "pairs", "input_file", "test_file")
 # Commands that are checked but not run here, and why (matched on the command's words).
@@ -209,7 +215,7 @@ TINY_TRAIN = {
     "tagger": ["--epochs", "1", "--max-length", "16"],
 }
 TINY_COMPARE = {"lm": ["--steps", "2", "--eval-interval", "1", "--eval-batches", "1", "--params", "8000",
-                       "--sequence-length", "16", "--sample-tokens", "4", "--no-jit"],
+                       "--max-length", "16", "--sample-tokens", "4", "--no-jit"],
                 "classify": ["--epochs", "1", "--params", "3000"]}
 # Commands run in the default suite (the README's first steps: no training, or a tiny GPT on a
 # tiny corpus); the rest are slow (each is a fresh process of several seconds, some train on a
@@ -230,6 +236,10 @@ def _write_data_files(workspace):
                                                for i in range(8) for w in words),
         "sentences": "sentence,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n"
                                                   for i in range(8) for w in words),
+        "sentences_tsv": "sentence\tlabel\n" + "".join(f"{w} film {i}\t{int(w in words[:3])}\n"
+                                                       for i in range(8) for w in words),
+        "lines": "".join(f"I like {w} tea.\n" for w in words),
+        "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
         "conllu": "\n".join(f"1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\t{w}\t{w}\tADJ\tJJ\t_\t3\tamod\t_\t_\n"
