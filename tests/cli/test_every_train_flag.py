@@ -53,6 +53,10 @@ VALUES = {
     "--init-from": lambda files, recipe: files["pretrained_copy"], "--epochs": "2",
     "--pairs": lambda files, recipe: files["pairs_b"], "--source-column": "2", "--target-column": "2",
     "--format": "conllu", "--tag-column": "xpos",
+    # --cpu-replicas 1: this test process's runtime has started, so it cannot split its CPU further; the
+    # flag still acts (it implies --strategy mirrored; run.json's runtime says so).
+    "--cpu-replicas": "1", "--log-every": "7", "--histograms": None,
+    "--long-texts": "truncate", "--pooling": "max", "--window-stride": "5", "--max-windows": "3",
 }
 # Loading a 22M-parameter pretrained encoder: these cases run under `-m slow` only.
 EXPENSIVE_FLAGS = {"--init-from"}
