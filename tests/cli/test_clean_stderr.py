@@ -62,7 +62,8 @@ TINY_STEPS = ["--steps", "2", "--eval-interval", "2", "--eval-batches", "1", "--
               "16", "--num-layers", "1", "--hidden-dim", "16", "--no-jit"]
 # The classifier run: a learning rate too small to move float32 weights keeps val_loss equal, so early
 # stopping (the recipe's patience, 2) ends it after 3 of its 6 epochs.
-EARLY_STOPPED = ["--epochs", "6", "--learning-rate", "1e-12", *TINY_BERT]
+# Whole texts (--long-texts truncate): the steps per epoch checked below count texts, not windows.
+EARLY_STOPPED = ["--epochs", "6", "--learning-rate", "1e-12", "--long-texts", "truncate", *TINY_BERT]
 # The GPT run: a learning rate that makes the loss NaN within a few steps of the first evaluation interval.
 DIVERGING = ["--tokenizer", "bpe", "--learning-rate", "1e30", "--steps", "40", "--eval-interval", "20",
              "--eval-batches", "1", "--batch-size", "4", "--max-length", "16", "--num-layers", "1",
