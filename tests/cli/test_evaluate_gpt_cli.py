@@ -90,6 +90,7 @@ def test_predict_csv_appends_a_completion_column_and_keeps_the_rest(run_dir, tmp
     assert all(0 < len(row[2]) <= 6 for row in rows[1:])  # a char tokenizer: 6 new tokens are ≤ 6 characters
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path):
     empty, latin1, unknown = tmp_path / "empty.txt", tmp_path / "latin1.txt", tmp_path / "unknown.txt"
     empty.write_text("", encoding="utf-8")

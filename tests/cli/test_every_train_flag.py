@@ -355,6 +355,7 @@ def test_task_flags_a_recipe_does_not_read_are_refused_in_one_line(recipe, defau
     assert _unused_flags_named(completed.stderr) <= set(FLAGS)
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 @pytest.mark.parametrize("recipe", [name for name in RECIPES if not _pretrained(name)])
 def test_one_flag_a_recipe_reads_acts(recipe, default_outcomes, files):
     outcomes, chosen = default_outcomes

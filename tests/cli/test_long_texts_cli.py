@@ -86,6 +86,7 @@ def test_classify_pools_windows_and_says_how_many_texts_were_long(long_run):
         np.testing.assert_allclose([float(row[1]) for row in printed], probabilities.max(-1), atol=6e-4)
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_bad_long_text_options_are_one_line_errors(long_csv, tmp_path):
     too_wide = run_cli("train", "bert-classifier", "--train", long_csv, "--run-dir", tmp_path / "r",
                        "--max-length", "16", "--window-stride", "15", "--no-jit")

@@ -50,6 +50,7 @@ def _free_ports(count):
     return ports
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_mirrored_over_two_logical_cpus_matches_one_replica(single_device, tmp_path):
     mirrored = _finish(*_start(tmp_path, "mirrored", "--strategy", "mirrored", "--logical-cpus", "2"))
     assert int(mirrored["replicas"]) == 2
@@ -58,6 +59,7 @@ def test_mirrored_over_two_logical_cpus_matches_one_replica(single_device, tmp_p
     np.testing.assert_allclose(mirrored["final"], single_device["final"], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_multi_worker_fit_with_two_processes_matches_one_process(single_device, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     runs = []

@@ -3,6 +3,8 @@
 import math
 import re
 
+import pytest
+
 from tests.examples import load_example
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -12,6 +14,7 @@ CJK_OUTPUT = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_quick_run_reports_metrics_and_chinese_continuations(tmp_path, capsys):
     example = load_example("chinese_text_generation")
 

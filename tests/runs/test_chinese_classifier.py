@@ -53,6 +53,7 @@ def chinese_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_bert_classifier_learns_chinese_from_scratch(chinese_csv, tmp_path):
     run_dir, history = train_classifier_run(
         "bert-classifier", run_dir=str(tmp_path / "run"), train_file=str(chinese_csv),

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_llm.models.bert import BertConfig
 from keras_llm.models.bert_mlm import backbone_from_masked_lm, build_bert_masked_lm
@@ -25,6 +26,7 @@ def test_masked_lm_round_trip_keeps_the_tie(tmp_path):
                                   model.get_layer("token_embedding").get_weights()[0])
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_pretrain_then_fine_tune(tmp_path, sentiment_csv):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(f"the {w} cat sat on the {v} mat" for w in ("black", "white", "grey", "big")

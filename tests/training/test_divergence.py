@@ -4,10 +4,12 @@ import os
 
 import keras
 import numpy as np
+import pytest
 
 from keras_llm.cli import main
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_absurd_learning_rate_stops_cleanly(tiny_corpus, tmp_path, capsys):
     run_dir = tmp_path / "run"
     argv = ["train", "gpt-shakespeare-char", "--corpus", str(tiny_corpus), "--run-dir", str(run_dir),

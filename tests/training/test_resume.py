@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 WORKER = os.path.join(os.path.dirname(os.path.dirname(__file__)), "workers", "tiny_gpt.py")
@@ -52,6 +53,7 @@ def logged_events(run_dir):
     return found
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     uninterrupted = _train(tmp_path / "straight", tmp_path / "straight.npz")
     crashed = _train(tmp_path / "crashed", tmp_path / "unused.npz", "--kill-at-step", "6")

@@ -79,6 +79,7 @@ def test_word_accuracy_serializes_with_its_ignore_label():
     assert metric.name == "accuracy" and metric.pad_id == IGNORE_LABEL
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_train_tagger_fits_logs_entity_scores_and_saves(tokenizer, tmp_path):
     keras.utils.set_random_seed(0)
     tags = ["B-LOC", "B-PER", "O"]

@@ -43,6 +43,7 @@ def translator_run(tmp_path_factory):
     return run_dir, history
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_loss_falls_and_bleu_is_logged(translator_run):
     run_dir, history = translator_run
     scores = history.history
@@ -67,6 +68,7 @@ def test_loss_falls_and_bleu_is_logged(translator_run):
     assert "| source | translation | reference |" in events[-1].tensor_proto.string_val[0].decode()
 
 
+@pytest.mark.slow  # a library-level or duplicate check; the console-script tests cover the default run
 def test_run_loads_back_and_translates(translator_run):
     from keras_llm.generation import DecodingOptions
     from keras_llm.generation.seq2seq_search import translate
