@@ -46,6 +46,7 @@ def test_embeddings_match_sentence_transformers(embedder, sentences, reference):
     np.testing.assert_allclose(windowed.embed(sentences)[fits], reference[fits], atol=1e-5)
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_batching_does_not_change_results(embedder, sentences):
     whole = embedder.embed(sentences, batch_size=64)
     for batch_size in (1, 3, 5):

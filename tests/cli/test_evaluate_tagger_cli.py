@@ -80,6 +80,7 @@ def test_evaluate_scores_words_and_entities_as_predict_tags_them(tagger_run, tes
     assert metrics["entity_f1"] == pytest.approx(entity["f1"])
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_predict_tables_and_conll_match_the_saved_model(tagger_run, tmp_path):
     texts = ["Mary lives in Berlin.", "Dr John, lives in Paris", "", "in " * 40]
     jsonl = tmp_path / "in.jsonl"

@@ -67,6 +67,7 @@ def test_evaluate_prints_sacrebleu_scores_and_signatures_of_greedy_translations(
     assert metrics["decoding"]["num_beams"] == 1 and metrics["counts"] == {"pairs": 5, "sources_truncated": 0}
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_predict_appends_translations_to_a_pairs_file_like_translate(run_dir, tmp_path):
     from keras_llm.generation.seq2seq_search import translate
     from keras_llm.runs.translator import decoding_options, load_translator_run

@@ -32,6 +32,7 @@ def _outcome(argv, capsys):
 @SETTINGS
 @given(flag=st.sampled_from(["--max-new-tokens", "--temperature", "--top-k", "--top-p", "--num-beams",
                              "--length-penalty", "--seed"]), value=NUMBERS)
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_generate_values_give_output_or_one_line(trained_run, capsys, flag, value):
     extra = ["--max-new-tokens", "3"] if flag != "--max-new-tokens" else []
     if flag == "--max-new-tokens" and value.strip().lstrip("-").isdigit() and int(value) > 20:

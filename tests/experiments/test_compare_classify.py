@@ -45,6 +45,7 @@ def compared(table, tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_all_four_models_are_scored_and_reported(compared):
     out, result = compared
     assert [r["model"] for r in result["results"]] == ["bert", "bilstm", "gru", "bow"]

@@ -27,6 +27,7 @@ def _number(cell):
     return float(cell.split()[0].replace(",", ""))
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_cli_compares_all_models_end_to_end(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "compare"
     code = main(["compare", "--corpus", str(tiny_corpus), "--tokenizer", "char", "--models", "gpt,lstm,gru,ngram",

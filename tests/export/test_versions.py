@@ -85,6 +85,7 @@ print(write_version_atomically(sys.argv[1], "gpt", write))
 """
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_concurrent_exports_claim_distinct_versions(tmp_path):
     go = tmp_path / "go"
     processes = [subprocess.Popen([sys.executable, "-c", _RACE, str(tmp_path / "base"), str(go)],

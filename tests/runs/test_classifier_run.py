@@ -25,6 +25,7 @@ def classifier_run(sentiment_csv, tmp_path_factory):
     return run_dir, history
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_training_learns_and_logs(classifier_run):
     run_dir, history = classifier_run
     assert history.history["val_accuracy"][-1] == 1.0, history.history
@@ -38,6 +39,7 @@ def test_training_learns_and_logs(classifier_run):
     assert json.loads((run_dir / "run.json").read_text())["labels"] == ["neg", "pos"]
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_classify_cli(classifier_run, capsys):
     run_dir, _ = classifier_run
     assert main(["classify", str(run_dir), "--text", "i loved this wonderful film", "--text",
@@ -62,6 +64,7 @@ print(json.dumps({"labels": labels, "probabilities": probabilities, "edge": edge
 """
 
 
+@pytest.mark.slow  # kept out of the default run for time; `make test-all` runs it
 def test_export_round_trip_in_fresh_process(classifier_run, tmp_path):
     run_dir, _ = classifier_run
     assert main(["export", str(run_dir), "--base-dir", str(tmp_path), "--name", "clf"]) == 0
