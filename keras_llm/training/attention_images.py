@@ -16,7 +16,6 @@ Example:
 
 import io
 import math
-import os
 import warnings
 
 import numpy as np
@@ -24,7 +23,7 @@ import tensorflow as tf
 
 from keras_llm.layers.attention import MultiHeadAttention, recorded_attention_scores
 from keras_llm.models.seq2seq import DECODER_INPUT, ENCODER_INPUT
-from keras_llm.training.step_logging import StepAwareCallback
+from keras_llm.training.step_logging import RunWriterCallback
 
 ATTENTION_RUN = "attention"
 MAX_TOKENS = 32
@@ -165,7 +164,7 @@ def attention_image(weights, query_labels, key_labels, title):
     return tf.image.decode_png(buffer.getvalue(), channels=4)[tf.newaxis]
 
 
-class AttentionImages(StepAwareCallback):
+class AttentionImages(RunWriterCallback):
     """At every evaluation, one image per attention layer of the model for a fixed validation example.
 
     Does nothing for a model without :class:`MultiHeadAttention` layers (an RNN, a BiLSTM tagger).
@@ -178,14 +177,14 @@ class AttentionImages(StepAwareCallback):
         max_tokens: the longest stream shown.
     """
 
+    run_name = ATTENTION_RUN
+
     def __init__(self, log_dir, validation_data, vocabulary=None, max_tokens=MAX_TOKENS):
-        super().__init__()
-        self.log_dir = log_dir
+        super().__init__(log_dir)
         self.validation_data = validation_data
         self.vocabulary = vocabulary
         self.max_tokens = max_tokens
         self._example = None
-        self._writer = None
 
     def _vocabulary(self, stream):
         return self.vocabulary.get(stream) if isinstance(self.vocabulary, dict) else self.vocabulary
@@ -200,9 +199,7 @@ class AttentionImages(StepAwareCallback):
             self._example = attention_example(inputs, self.max_tokens)
         inputs, streams = self._example
         labels = {stream: token_labels(ids, self._vocabulary(stream)) for stream, ids in streams.items()}
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, ATTENTION_RUN))
-        with self._writer.as_default():
+        with self.writer().as_default():
             for path, weights in attention_maps(self.model, inputs):
                 query, key = layer_streams(path, streams)
                 title = f"{path}, step {self.global_step}: each row ({query} token) attends over the columns " \
@@ -210,12 +207,3 @@ class AttentionImages(StepAwareCallback):
                 tf.summary.image(path, attention_image(weights, labels[query], labels[key], title),
                                  step=self.global_step)
         self.flush_events()
-
-    def flush_events(self):
-        if self._writer is not None:
-            self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

@@ -18,13 +18,12 @@ Example:
     >>> model.fit(train, validation_data=valid, callbacks=[WeightHistograms("runs/x/logs", valid)], ...)
 """
 
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_llm.training.step_logging import StepAwareCallback
+from keras_llm.training.step_logging import RunWriterCallback
 
 HISTOGRAMS_RUN = "histograms"
 GRADIENT_BATCHES = 4
@@ -61,7 +60,7 @@ def gradient_norms(model, batches):
     return norms
 
 
-class WeightHistograms(StepAwareCallback):
+class WeightHistograms(RunWriterCallback):
     """Write weight and gradient-norm histograms at every evaluation (see the module docstring).
 
     Args:
@@ -71,32 +70,21 @@ class WeightHistograms(StepAwareCallback):
         num_batches: batches per gradient-norm histogram.
     """
 
+    run_name = HISTOGRAMS_RUN
+
     def __init__(self, log_dir, validation_data, num_batches=GRADIENT_BATCHES):
-        super().__init__()
-        self.log_dir = log_dir
+        super().__init__(log_dir)
         self.validation_data = validation_data
         self.num_batches = num_batches
         self._batches = None
-        self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self._batches is None:  # after the first evaluation: a cached dataset is complete by then
             self._batches = list(self.validation_data.take(self.num_batches))
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, HISTOGRAMS_RUN))
-        with self._writer.as_default():
+        with self.writer().as_default():
             for variable in self.model.trainable_variables:
                 tf.summary.histogram(f"weights/{variable.path}", _finite(keras.ops.convert_to_numpy(variable)),
                                      step=self.global_step)
             for layer, norms in sorted(gradient_norms(self.model, self._batches).items()):
                 tf.summary.histogram(f"gradient_norm/{layer}", _finite(norms), step=self.global_step)
         self.flush_events()
-
-    def flush_events(self):
-        if self._writer is not None:
-            self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

@@ -54,6 +54,32 @@ class StepAwareCallback(keras.callbacks.Callback):
         self.global_step = self._epoch * (self.params.get("steps") or 0) + batch + 1
 
 
+class RunWriterCallback(StepAwareCallback):
+    """A step-aware callback writing to one TensorBoard run (``<log_dir>/<run_name>``): the writer opens on
+    first use, ``flush_events`` flushes it (the backup calls it) and training's end closes it."""
+
+    run_name = None
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = log_dir
+        self._writer = None
+
+    def writer(self):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, self.run_name))
+        return self._writer
+
+    def flush_events(self):
+        if self._writer is not None:
+            self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 def learning_rate_at(optimizer, step):
     """The learning rate ``optimizer`` uses for update number ``step`` (1-based), as a float.
 
