@@ -124,8 +124,9 @@ def add_shared_train_arguments(train):
     data.add_argument("--label-column")
     data.add_argument("--init-from", help="a Hugging Face BERT directory, package:NAME, or an earlier run directory")
     data.add_argument("--backbone", choices=["bert", "bilstm", "minilm"],
-                      help="generic recipes tagger and bert-classifier: a small BERT from scratch (default; or the "
-                           "--init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned (docs/backbones_and_budgets.md)")
+                      help="generic recipes tagger and bert-classifier: a small BERT from scratch (default; or "
+                           "the --init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned "
+                           "(docs/backbones_and_budgets.md)")
     data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
     tensorboard = train.add_argument_group("TensorBoard (every recipe; docs/tensorboard.md)")
     tensorboard.add_argument("--log-every", type=positive_int,

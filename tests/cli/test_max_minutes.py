@@ -2,7 +2,7 @@
 
 Default run: one tiny GPT run whose budget (0.001 minutes) is spent by its first step, then resumed
 without a budget: the budget run stops early and says so, run.json records the budget, the steps run
-and the stop, best.keras is kept and loads, and the resumed run trains on to its planned end. Bad
+and the stop, best.keras is kept, and the resumed run trains on to its planned end. Bad
 budgets are refused in one line each. `-m slow`: an epoch-counted recipe (the BiLSTM classifier) is cut
 the same way, and evaluate reads its kept checkpoint.
 """
@@ -32,13 +32,12 @@ def budget_run(tiny_corpus, tmp_path_factory):
                   "--max-minutes", "0.001")
     cut_info = _run_info(run_dir) if (run_dir / "run.json").is_file() else None
     best_after_cut = (run_dir / "best.keras").read_bytes() if (run_dir / "best.keras").is_file() else None
-    generated = run_cli("generate", run_dir, "--prompt", "First", "--max-new-tokens", "3", "--decoding", "greedy")
     resumed = run_cli("train", "gpt-shakespeare-char", "--resume", run_dir)
-    return run_dir, cut, cut_info, best_after_cut, generated, resumed
+    return run_dir, cut, cut_info, best_after_cut, resumed
 
 
 def test_a_spent_budget_stops_training_and_says_so(budget_run):
-    _, cut, _, _, _, _ = budget_run
+    _, cut, _, _, _ = budget_run
     assert cut.returncode == 0, cut.stderr[-3000:]
     assert re.search(r"time limit: max_minutes 0.001 spent after [\d.]+ s; 1 of 6 planned steps trained", cut.stdout)
     assert "stopped early: 1 of 6 planned steps trained" in cut.stdout, cut.stdout
@@ -48,23 +47,16 @@ def test_a_spent_budget_stops_training_and_says_so(budget_run):
 
 
 def test_run_json_records_the_budget_the_steps_run_and_the_stop(budget_run):
-    _, _, info, best, _, _ = budget_run
+    _, _, info, best, _ = budget_run
     assert info["training"]["max_minutes"] == 0.001
     assert info["trained"]["steps"] == 1 and info["trained"]["planned_steps"] == 6
     assert info["trained"]["stopped_by"] == "time_limit" and info["trained"]["max_minutes"] == 0.001
     assert info["status"] == "stopped on its time limit"  # resumable, not finished
-    assert best is not None  # the cut epoch was validated and checkpointed
-
-
-def test_the_kept_checkpoint_is_what_a_stopped_run_is_used_with(budget_run):
-    _, _, _, best, generated, _ = budget_run
-    assert best is not None and best[:2] == b"PK"  # a .keras archive
-    # generate (like evaluate and export) loads best.keras: a stopped run is usable before it is resumed
-    assert generated.returncode == 0 and generated.stdout.startswith("First"), generated.stderr[-2000:]
+    assert best is not None and best[:2] == b"PK"  # the cut epoch was validated and checkpointed (.keras)
 
 
 def test_resuming_a_stopped_run_trains_on_with_a_budget_of_its_own(budget_run):
-    run_dir, _, _, _, _, resumed = budget_run
+    run_dir, _, _, _, resumed = budget_run
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     info = _run_info(run_dir)
     # No --max-minutes on the resume: the recipe's budget (none), so it trains to its planned end; the
