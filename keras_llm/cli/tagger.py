@@ -1,7 +1,7 @@
 """`keras-llm` commands of the tagger task (a plug-in of keras_llm/cli/main.py).
 
 - ``keras-llm train <token-classifier recipe> [--train FILE] [--valid FILE] [--format conll|conllu]
-  [--tag-column upos|xpos|N] [--init-from DIR] [--epochs N] ...``
+  [--tag-column upos|xpos|N] [--backbone bert|bilstm|minilm] [--init-from DIR] [--epochs N] ...``
 - ``keras-llm tag RUN_DIR --text "..." [--text ...]``: one line per word, ``word<TAB>tag<TAB>score``,
   a blank line after each text. Texts are split into words by the serving rule (whitespace,
   and every punctuation character on its own; see :mod:`keras_llm.data.token_alignment`).
@@ -12,14 +12,14 @@
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
 """
 
-from keras_llm.cli.arguments import add_text_command, epoch_training_overrides, given
+from keras_llm.cli.arguments import add_text_command, check_backbone_choice, epoch_training_overrides, given
 from keras_llm.cli.file_options import add_input_format_option, add_text_column_option
 from keras_llm.data.conll import FORMATS
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("token-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
-                           "data_format", "tag_column"})
+                           "data_format", "tag_column", "backbone"})
 EVALUATE_OPTIONS = frozenset()
 PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
@@ -63,11 +63,12 @@ def add_commands(commands):
 def train(args):
     from keras_llm.runs.tagger import train_tagger_run
 
+    check_backbone_choice(args)
     run_dir, _ = train_tagger_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
         training_overrides=epoch_training_overrides(args), model_overrides=_model_overrides(args),
-        verbose=args.verbose)
+        verbose=args.verbose, backbone=args.backbone)
     print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir
 
@@ -79,8 +80,9 @@ def _model_overrides(args):
     BERT encoder can be one; a BiLSTM's width is its ``units`` (state width per direction).
     """
     from keras_llm.runs import load_recipe
+    from keras_llm.runs.backbones import apply_backbone
 
-    recipe = load_recipe(args.recipe)
+    recipe, _ = apply_backbone(load_recipe(args.recipe), args.recipe, args.backbone, args.init_from)
     backbone = recipe.get("model_config", {}).get("backbone", "bert")
     init_from = args.init_from or recipe.get("init_from")
     if args.init_from and backbone != "bert":

@@ -19,6 +19,8 @@ from keras_llm.data.window_classification import document_windows
 from keras_llm.errors import UserInputError
 from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
+from keras_llm.models.bilstm_classifier import build_bilstm_classifier
+from keras_llm.runs.backbones import apply_backbone
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
@@ -53,6 +55,9 @@ def _backbone_and_tokenizer(init_from, recipe, texts, max_length):
 
             return load_mlm_backbone(init_from)
         model, tokenizer, _ = load_classifier_run(init_from)
+        if BERT_BACKBONE not in {layer.name for layer in model.layers}:
+            raise UserInputError(f"init_from {init_from}: that run is a BiLSTM classifier; only a BERT encoder "
+                                 f"can be fine-tuned")
         return model.get_layer(BERT_BACKBONE), tokenizer
     if init_from:
         return load_hf_bert(init_from)
@@ -63,6 +68,21 @@ def _backbone_and_tokenizer(init_from, recipe, texts, max_length):
     positions = max(int(model_config.get("max_length", 0)), max_length)  # a longer --max-length gets its table
     config = BertConfig(vocab_size=tokenizer.vocab_size, **{**model_config, "max_length": positions})
     return build_bert_backbone(config), tokenizer
+
+
+def _model_and_tokenizer(init_from, recipe, texts, num_classes, training, training_overrides, log):
+    """``(uncompiled classifier, tokenizer, training)``: a BiLSTM over fresh word pieces, or a BERT
+    (fresh or pretrained; ``training.max_length`` fitted to a pretrained encoder's positions)."""
+    model_config = dict(recipe.get("model_config", {}))
+    if model_config.pop("backbone", "bert") == "bilstm":
+        spec = recipe.get("tokenizer", {})
+        tokenizer = WordPieceTokenizer.train(texts, vocab_size=int(spec.get("vocab_size", 8000)),
+                                             lowercase=bool(spec.get("lowercase", True)))
+        return build_bilstm_classifier(tokenizer.vocab_size, num_classes, **model_config), tokenizer, training
+    backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, texts, training.max_length)
+    if init_from:
+        training = fit_max_length(backbone, training, training_overrides, init_from, log)
+    return build_bert_classifier(backbone, num_classes), tokenizer, training
 
 
 def fit_max_length(backbone, training, overrides, source, log=print):
@@ -125,11 +145,17 @@ def long_text_report(tokenizer, texts, training):
 
 @run_lifecycle(MODEL_KIND)
 def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=None, text_column=None,
-                         label_column=None, init_from=None, training_overrides=None, verbose=1, log=print):
-    """Train recipe ``recipe_name`` (a ``bert-classifier`` recipe); returns ``(run_dir, history)``."""
+                         label_column=None, init_from=None, training_overrides=None, verbose=1, log=print,
+                         backbone=None):
+    """Train recipe ``recipe_name`` (a ``bert-classifier`` recipe); returns ``(run_dir, history)``.
+
+    ``backbone``: ``"bert"``, ``"bilstm"`` or ``"minilm"`` for a recipe that offers the choice
+    (:mod:`keras_llm.runs.backbones`; default: the recipe's).
+    """
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != MODEL_KIND:
         raise UserInputError(f"recipe {recipe_name!r} is not a classifier recipe")
+    recipe, backbone = apply_backbone(recipe, recipe_name, backbone, init_from)
     data = dict(recipe.get("data", {}))
     if text_column:
         data["text_column"] = text_column
@@ -164,17 +190,16 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     training = ClassifierTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
-    backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0], training.max_length)
-    if init_from:
-        training = fit_max_length(backbone, training, training_overrides, init_from, log)
-    model = build_bert_classifier(backbone, len(label_names))
+    model, tokenizer, training = _model_and_tokenizer(init_from, recipe, train[0], len(label_names), training,
+                                                      training_overrides, log)
     os.makedirs(run_dir, exist_ok=True)
     tokenizer.save(run_paths(run_dir)["tokenizer"])
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "
         f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
     log(long_text_report(tokenizer, list(train[0]) + list(valid[0]), training))
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
-                "labels": label_names, "init_from": init_from, "data": data, "training": vars(training),
+                "labels": label_names, "init_from": init_from, "backbone": backbone,
+                "model_config": recipe.get("model_config", {}), "data": data, "training": vars(training),
                 "data_files": {"train": [os.path.abspath(path) for path in paths],
                                "valid": os.path.abspath(valid_file) if valid_file else None}}
     write_run_info(run_dir, run_info)

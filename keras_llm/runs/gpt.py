@@ -15,7 +15,7 @@ from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
-from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
+from keras_llm.runs.layout import check_resumed_data, load_trained_run, steps_trained, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
@@ -79,7 +79,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     started = time.time()
     history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose,
                                    vocabulary=tokenizer.vocabulary)
-    log(f"trained {training.steps} steps in {time.time() - started:.0f}s; "
+    log(f"trained {steps_trained(run_dir, training.steps)} steps in {time.time() - started:.0f}s; "
         f"final val loss {history.history['val_loss'][-1]:.4f}")
     return run_dir, history
 

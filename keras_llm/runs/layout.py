@@ -40,6 +40,11 @@ def read_run_info_if_any(run_dir):
     return read_json_object(path) if os.path.isfile(path) else None
 
 
+def steps_trained(run_dir, planned):
+    """The optimizer steps the run has taken (run.json's ``trained.steps``; ``planned`` before it is written)."""
+    return ((read_run_info_if_any(run_dir) or {}).get("trained") or {}).get("steps", planned)
+
+
 def data_fingerprint(*paths):
     """SHA-256 over the contents of the data files a run reads (``None`` entries skipped)."""
     digest = hashlib.sha256()

@@ -5,7 +5,8 @@ library and the CLI alike:
 
 - **new** (missing or empty folder): training starts.
 - **in progress** (``run.json`` without ``"status": "finished"``): training resumes from the
-  backup; a run of another model kind is refused.
+  backup; a run of another model kind is refused. A run its time budget (``max_minutes``) stopped
+  before its planned steps is one too (status :data:`STOPPED`, backups kept).
 - **finished**: refused with one line, unless ``overwrite=True``, which first moves the old run
   aside to ``<run_dir>.old-<n>`` (nothing is deleted).
 - A second process on the same directory fails at once: an OS-level lock (``flock`` on
@@ -43,9 +44,12 @@ from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, one_line_write_errors
 from keras_llm.runs.layout import RUN_FILE, default_run_dir, read_run_info_if_any
 from keras_llm.training.backup import newest_intact_generation
+from keras_llm.training.callbacks import TIME_LIMIT
 from keras_llm.training.run_callbacks import run_paths
 
 NEW, IN_PROGRESS, FINISHED = "new", "in progress", "finished"
+# run.json's status of a run its time budget stopped early: resumable, so run_state() calls it IN_PROGRESS.
+STOPPED = "stopped on its time limit"
 LOCK_FILE = ".lock"
 _held_locks = {}  # realpath -> [file object, depth]: the lock is re-entrant within one process
 _private_copies = set()  # realpaths of the copies a non-chief worker trains in (re-entered as they are)
@@ -192,8 +196,16 @@ def _removed_if_nothing_started(run_dir, created):
 
 def mark_finished(run_dir):
     """Record in ``run.json`` that the run ended normally (later ``train`` calls will not touch it),
-    then drop its resume backups, which a finished run no longer needs."""
+    then drop its resume backups, which a finished run no longer needs.
+
+    A run its time budget stopped before its planned steps is not finished: it is marked
+    :data:`STOPPED` and keeps its backups, so resuming it trains on (with a budget of its own).
+    """
     info = read_run_info_if_any(run_dir)
+    if info is not None and (info.get("trained") or {}).get("stopped_by") == TIME_LIMIT:
+        if info.get("status") != STOPPED:
+            atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({**info, "status": STOPPED}, indent=2))
+        return
     if info is not None and info.get("status") != FINISHED:
         atomic_write_text(os.path.join(run_dir, RUN_FILE), json.dumps({**info, "status": FINISHED}, indent=2))
     shutil.rmtree(run_paths(run_dir)["backup"], ignore_errors=True)

@@ -15,6 +15,7 @@ from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
 from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
+from keras_llm.runs.backbones import apply_backbone
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
@@ -49,7 +50,8 @@ def _read(path, data):
 
 @run_lifecycle(MODEL_KIND)
 def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None, init_from=None, tag_column=None,
-                     training_overrides=None, model_overrides=None, data_format=None, verbose=1, log=print):
+                     training_overrides=None, model_overrides=None, data_format=None, verbose=1, log=print,
+                     backbone=None):
     """Train recipe ``recipe_name`` (a ``token-classifier`` recipe); returns ``(run_dir, history)``.
 
     Args:
@@ -59,10 +61,13 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
             bert-mlm / bert-classifier / BERT tagger run (its encoder and tokenizer).
         tag_column, data_format: CoNLL-U tag column and file format (see :func:`read_conll`).
         training_overrides, model_overrides: dicts over the recipe's ``training`` / ``model_config``.
+        backbone: ``"bert"``, ``"bilstm"`` or ``"minilm"`` for a recipe that offers the choice
+            (:mod:`keras_llm.runs.backbones`; default: the recipe's).
     """
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != MODEL_KIND:
         raise UserInputError(f"recipe {recipe_name!r} is not a token-classifier recipe")
+    recipe, backbone = apply_backbone(recipe, recipe_name, backbone, init_from)
     data = {**recipe.get("data", {}), **{k: v for k, v in (("tag_column", tag_column), ("format", data_format)) if v}}
     bundled = lambda key: bundled_data_file(data[key]) if data.get(key) else None  # noqa: E731
     train_path = train_file or bundled("train")
@@ -110,7 +115,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     entity = is_bio_tagset(tag_names)
     write_run_info(run_dir, {
         "recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND, "tags": tag_names,
-        "entity_metrics": entity, "init_from": init_from, "data": data, "model_config": model_config,
+        "entity_metrics": entity, "init_from": init_from, "backbone": backbone, "data": data,
+        "model_config": model_config,
         "training": vars(training),
         "data_files": {"train": os.path.abspath(train_path),
                        "valid": os.path.abspath(valid_path) if valid_path else None}})

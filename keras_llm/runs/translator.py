@@ -17,7 +17,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions
 from keras_llm.generation.seq2seq_search import translate
 from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
-from keras_llm.runs.layout import load_run_model, read_run_info, write_run_info
+from keras_llm.runs.layout import load_run_model, read_run_info, steps_trained, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import load_tokenizer
@@ -132,7 +132,8 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
     history = train_translator(model, train, valid, run_dir, training, [metrics], verbose,
                                vocabularies=(source_tokenizer.vocabulary, target_tokenizer.vocabulary))
     scores = history.history
-    log(f"trained {training.steps} steps in {time.time() - started:.0f}s; final val loss {scores['val_loss'][-1]:.4f}, "
+    log(f"trained {steps_trained(run_dir, training.steps)} steps in {time.time() - started:.0f}s; "
+        f"final val loss {scores['val_loss'][-1]:.4f}, "
         f"BLEU {scores['val_bleu'][-1]:.2f}, chrF {scores['val_chrf'][-1]:.2f} (greedy, {len(sample_sources)} pairs)")
     return run_dir, history
 

@@ -1,5 +1,7 @@
-"""Callbacks beyond Keras' own: text samples in TensorBoard and on the console, a wall-clock limit."""
+"""Callbacks beyond Keras' own: text samples in TensorBoard and on the console, a wall-clock limit,
+and the record of how a run's training ended."""
 
+import json
 import math
 import os
 import time
@@ -8,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_llm.errors import TrainingDiverged, UserInputError
-from keras_llm.files import atomic_file_path
+from keras_llm.files import atomic_file_path, atomic_write_text, read_json_object
 
 
 class TextSampleCallback(keras.callbacks.Callback):
@@ -107,6 +109,84 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._start is not None:
             self.elapsed = time.perf_counter() - self._start
+
+
+def time_budget_seconds(max_minutes, name="max_minutes"):
+    """``max_minutes`` as seconds (None stays None); a budget that is not a positive, finite number is refused.
+
+    Example:
+        >>> time_budget_seconds(1.5)
+        90.0
+    """
+    if max_minutes is None:
+        return None
+    try:
+        minutes = float(max_minutes)
+    except (TypeError, ValueError):
+        raise UserInputError(f"{name} must be a number of minutes; got {max_minutes!r}") from None
+    if isinstance(max_minutes, bool) or not (math.isfinite(minutes) and minutes > 0):
+        raise UserInputError(f"{name} must be a positive, finite number of minutes; got {max_minutes!r}")
+    return 60.0 * minutes
+
+
+# How a run's training ended (run.json's ``trained.stopped_by``).
+TIME_LIMIT, EARLY_STOPPING, PLANNED_END = "time_limit", "early_stopping", "planned_end"
+
+
+class TrainingOutcome(keras.callbacks.Callback):
+    """At the end of ``fit``, record how training ended in the run's ``run.json`` (when there is one).
+
+    Adds ``"trained": {"steps", "planned_steps", "max_minutes", "stopped_by", "seconds"}``:
+    ``steps`` are the optimizer steps the model has taken (a resumed run counts those before its
+    resumption too), ``planned_steps`` those the run would take uninterrupted (epochs × steps per
+    epoch), ``stopped_by`` one of :data:`TIME_LIMIT`, :data:`EARLY_STOPPING` or
+    :data:`PLANNED_END`, ``seconds`` the wall time of this ``fit`` call. When the time limit ended
+    training, ``log`` gets one line saying so.
+
+    Args:
+        run_info_path: the run's ``run.json``; nothing is written if it does not exist (a model
+            trained outside a run).
+        time_limit: the run's :class:`TimeLimit`, or None.
+        log: where the one-line notice goes.
+
+    Example:
+        >>> outcome = TrainingOutcome("runs/x/run.json", TimeLimit(60)).watch(callbacks)
+    """
+
+    def __init__(self, run_info_path, time_limit=None, log=print):
+        super().__init__()
+        self.run_info_path = run_info_path
+        self.time_limit = time_limit
+        self.log = log
+        self.record = None
+        self._others = []
+        self._start = None
+
+    def watch(self, callbacks):
+        """Let the record see the run's early stopping; returns self."""
+        self._others = list(callbacks)
+        return self
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        steps = int(iterations.numpy()) if iterations is not None else None
+        planned = (self.params.get("epochs") or 0) * (self.params.get("steps") or 0) or None
+        stopped_early = any(isinstance(callback, keras.callbacks.EarlyStopping) and callback.stopped_epoch > 0
+                            for callback in self._others)
+        cut = self.time_limit is not None and self.time_limit.stopped and (planned is None or steps < planned)
+        stopped_by = TIME_LIMIT if cut and not stopped_early else EARLY_STOPPING if stopped_early else PLANNED_END
+        minutes = None if self.time_limit is None else self.time_limit.seconds / 60.0
+        self.record = {"steps": steps, "planned_steps": planned, "max_minutes": minutes, "stopped_by": stopped_by,
+                       "seconds": round(time.perf_counter() - (self._start or time.perf_counter()), 3)}
+        if stopped_by == TIME_LIMIT:
+            self.log(f"time limit: max_minutes {minutes:g} spent after {self.record['seconds']:.1f} s; "
+                     f"{steps} of {planned} planned steps trained, the best checkpoint is kept")
+        if os.path.isfile(self.run_info_path):
+            info = read_json_object(self.run_info_path)
+            atomic_write_text(self.run_info_path, json.dumps({**info, "trained": self.record}, indent=2))
 
 
 class DivergenceGuard(keras.callbacks.Callback):

@@ -13,6 +13,7 @@ from keras_llm.data.classification import text_classification_dataset  # noqa: F
 from keras_llm.data.window_classification import document_windows, window_classification_dataset
 from keras_llm.data.windows import LongTexts
 from keras_llm.errors import UserInputError
+from keras_llm.training.callbacks import time_budget_seconds
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
 from keras_llm.training.progress import progress_callbacks
@@ -54,10 +55,13 @@ class ClassifierTrainingConfig:
     # TensorBoard (docs/tensorboard.md), as in keras_llm.training.TrainingConfig.
     log_every: int = 20
     histograms: bool = False
+    # Wall-time budget: training stops once it is spent (the best checkpoint is kept); None = no limit.
+    max_minutes: float | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
+        time_budget_seconds(self.max_minutes)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         self.long_text_settings.window_shape(self.max_length)  # refuses a bad mode, pooling or stride
@@ -172,7 +176,7 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
                                       verbose=int(bool(verbose))),  # says when it stopped and which epoch it kept
         ConfusionMatrixCallback(validation, label_names, paths["logs"]),
     ], tensorboard=TensorBoardSettings.of(config, valid_data if valid_data is not None else validation.window_data,
-                                          tokenizer.vocabulary), **extra)
+                                          tokenizer.vocabulary), max_minutes=config.max_minutes, **extra)
     history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,

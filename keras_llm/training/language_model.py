@@ -15,7 +15,7 @@ from keras_llm.checks import positive_int
 from keras_llm.data import language_model_dataset, split_train_validation, validation_dataset
 from keras_llm.errors import UserInputError
 from keras_llm.models.gpt import POSITION_EMBEDDING
-from keras_llm.training.callbacks import TextSampleCallback
+from keras_llm.training.callbacks import TextSampleCallback, time_budget_seconds
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
@@ -47,10 +47,13 @@ class TrainingConfig:
     # gradient-norm histograms at each evaluation only when asked (`--histograms`): they cost time.
     log_every: int = 20
     histograms: bool = False
+    # Wall-time budget: training stops once it is spent (the best checkpoint is kept); None = no limit.
+    max_minutes: float | None = None
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
+        time_budget_seconds(self.max_minutes)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)
@@ -120,7 +123,8 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     """
     paths = run_paths(run_dir)
     callbacks, guard, resumed_epochs = run_callbacks(
-        run_dir, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary))
+        run_dir, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary),
+        max_minutes=config.max_minutes)
     train = train.skip(resumed_epochs * config.eval_interval)
     epochs = -(-config.steps // config.eval_interval)
     # Our progress display instead of Keras' (verbose=0): it ends an epoch cut short at the step reached.

@@ -23,7 +23,13 @@ import keras
 from keras_llm.files import atomic_file_path
 from keras_llm.training.attention_images import AttentionImages
 from keras_llm.training.backup import RunBackup
-from keras_llm.training.callbacks import BestModelCheckpoint, DivergenceGuard
+from keras_llm.training.callbacks import (
+    BestModelCheckpoint,
+    DivergenceGuard,
+    TimeLimit,
+    TrainingOutcome,
+    time_budget_seconds,
+)
 from keras_llm.training.histograms import WeightHistograms
 from keras_llm.training.resume import best_logged, trim_history, trim_tensorboard_events
 from keras_llm.training.step_logging import StepScalars
@@ -77,8 +83,14 @@ class TensorBoardSettings:
         return callbacks
 
 
-def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, validation_callbacks=()):
+def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, validation_callbacks=(),
+                  max_minutes=None):
     """``(callbacks, divergence_guard, completed_epochs)`` for a run in ``run_dir``.
+
+    ``max_minutes`` (the run's time budget, every trainer's ``config.max_minutes``) stops training
+    once that much wall time has passed since ``fit`` began (the epoch under way is cut short, its
+    validation and checkpoint still run); how training ended goes into run.json's ``trained``
+    (:class:`~keras_llm.training.callbacks.TrainingOutcome`).
 
     Order matters: ``validation_callbacks`` first (they put ``val_*`` numbers into the epoch logs,
     e.g. a classifier's per-document validation over windows); then the best checkpoint and the NaN
@@ -102,14 +114,18 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, vali
             os.remove(paths["history"])
     os.makedirs(run_dir, exist_ok=True)  # history.csv opens at the start of training
     guard = DivergenceGuard()
+    seconds = time_budget_seconds(max_minutes)
+    time_limit = TimeLimit(seconds) if seconds else None
     callbacks = [
         *validation_callbacks,
         BestModelCheckpoint(paths["best"], initial_value_threshold=best_logged(paths["history"], "val_loss")),
         guard,
+        *([time_limit] if time_limit else []),
         *extra_callbacks,
         keras.callbacks.CSVLogger(paths["history"], append=True),
         *(tensorboard or TensorBoardSettings()).callbacks(paths["logs"]),
     ]
+    callbacks.append(TrainingOutcome(paths["run_info"], time_limit, log).watch(callbacks))
     callbacks.append(backup.watch(callbacks))
     return callbacks, guard, resumed
 

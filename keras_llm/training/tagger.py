@@ -20,7 +20,6 @@ from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.tagging import PAD_MULTIPLE, tagging_dataset, trim_to_longest  # noqa: F401  (old home)
 from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
 from keras_llm.errors import UserInputError
-from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
@@ -32,20 +31,16 @@ from keras_llm.training.runtime import compile_options
 
 @dataclasses.dataclass
 class TaggerTrainingConfig(ClassifierTrainingConfig):
-    """How to train a tagger: the classifier's fine-tuning set-up, with larger batches, a shorter
-    warm-up and an optional ``max_minutes`` that stops training after that much wall time (the
-    epoch's validation still runs)."""
+    """How to train a tagger: the classifier's fine-tuning set-up (its ``max_minutes`` budget too),
+    with larger batches and a shorter warm-up."""
 
     batch_size: int = 32
     warmup_steps: int = 200
-    max_minutes: float | None = None
 
     def __post_init__(self):
         if self.max_length < 3:  # before the classifier's checks, whose long-text message is not the tagger's
             raise UserInputError(f"max_length must be at least 3 ([CLS] word [SEP]); got {self.max_length}")
         super().__post_init__()
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise UserInputError(f"max_minutes must be positive; got {self.max_minutes}")
 
 
 def word_accuracy():
@@ -174,10 +169,9 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
              if is_bio_tagset(tag_names) else [])
     extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                restore_best_weights=True, verbose=int(bool(verbose))))
-    if config.max_minutes:
-        extra.append(TimeLimit(60 * config.max_minutes))
     callbacks, guard, resumed_epochs = run_callbacks(
-        run_dir, extra, tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary))
+        run_dir, extra, tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary),
+        max_minutes=config.max_minutes)
     with warnings.catch_warnings():
         # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
         # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
