@@ -94,8 +94,12 @@ def _split(texts, label_ids, fraction, seed, label_names=None):
         (pick(texts, held_index), np.asarray(label_ids)[held_index])
 
 
-def _training_settings(recipe, run_dir, overrides):
+def _training_settings(recipe, run_dir, overrides, pretrained=False):
     """The run's :class:`ClassifierTrainingConfig`: the recipe's ``training`` with ``overrides``.
+
+    A run that starts from pretrained weights (``pretrained``) takes the recipe's
+    ``pretrained_training`` over its ``training``: a small BERT from scratch and a pretrained encoder
+    want learning rates 10-30× apart (docs/benchmarks.md, "Fine-tuning defaults").
 
     A run being resumed keeps the settings its run.json recorded, so a recipe whose defaults changed
     since (warm-up steps became a fraction) does not change the schedule halfway; a run.json from
@@ -108,7 +112,8 @@ def _training_settings(recipe, run_dir, overrides):
     recorded = {}
     if run_dir and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         recorded = read_run_info(run_dir).get("training", {})
-    return ClassifierTrainingConfig(**{**recipe.get("training", {}), **recorded, **overrides})
+    defaults = {**recipe.get("training", {}), **(recipe.get("pretrained_training", {}) if pretrained else {})}
+    return ClassifierTrainingConfig(**{**defaults, **recorded, **overrides})
 
 
 def warn_if_collapsed(model, tokenizer, texts, label_ids, label_names, training, what="validation predictions"):
@@ -191,9 +196,10 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     else:
         train, valid = _split(texts, label_ids, data.get("validation_fraction", 0.1), 0, label_names)
 
-    training = _training_settings(recipe, run_dir, training_overrides)
+    init_from = init_from or recipe.get("init_from")
+    training = _training_settings(recipe, run_dir, training_overrides, pretrained=bool(init_from))
     keras.utils.set_random_seed(training.seed)
-    init_from = resolve_init_from(init_from or recipe.get("init_from"))
+    init_from = resolve_init_from(init_from)
     backbone, tokenizer = _backbone_and_tokenizer(init_from, recipe, train[0], training.max_length)
     if init_from:
         training = fit_max_length(backbone, training, training_overrides, init_from, log)
