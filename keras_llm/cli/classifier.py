@@ -4,7 +4,7 @@
                                     [--backbone bert|bilstm|minilm]
                                     [--init-from DIR|package:NAME|RUN_DIR] [--epochs N]
                                     [--long-texts windows|truncate] [--pooling mean|max]
-                                    [--window-stride N] [--max-windows N] ...
+                                    [--window-stride N] [--max-windows N] [--warmup-fraction F] ...
     keras-llm classify RUN_DIR --text "..." [--text ...] [--long-texts ...] [--pooling ...]
     keras-llm evaluate RUN_DIR --test FILE.csv [--output-dir DIR] [--text-column C] [--label-column C]
     keras-llm predict RUN_DIR --input FILE.csv|.tsv|.jsonl --output FILE [--text-column C]
@@ -15,12 +15,14 @@ run says ``long_texts: truncate`` (docs/long_documents.md); `classify` and the e
 setting from run.json.
 """
 
+import argparse
 import sys
 
 from keras_llm.cli.arguments import (
     add_text_command,
     check_backbone_choice,
     epoch_training_overrides,
+    finite_float,
     given,
     positive_int,
 )
@@ -29,7 +31,7 @@ from keras_llm.cli.file_options import add_input_format_option, add_option_once,
 RECIPE_KINDS = ("bert-classifier",)
 LONG_TEXT_OPTIONS = ("long_texts", "pooling", "window_stride", "max_windows")
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_column", "init_from", "epochs",
-                           "max_length", "backbone", *LONG_TEXT_OPTIONS})
+                           "max_length", "backbone", "warmup_fraction", *LONG_TEXT_OPTIONS})
 EVALUATE_OPTIONS = frozenset({"text_column", "label_column"})
 PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
@@ -41,8 +43,19 @@ def _add_long_text_arguments(parser, settings_help):
     parser.add_argument("--pooling", choices=["mean", "max"], help=f"how window logits are pooled ({settings_help})")
 
 
+def warmup_fraction(text):
+    """A number in [0, 1): the share of the planned optimizer steps that warms the learning rate up."""
+    value = finite_float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
 def add_train_arguments(train_parser):
-    """Add the long-text options of classifier recipes to `keras-llm train`."""
+    """Add the warm-up and long-text options of classifier recipes to `keras-llm train`."""
+    train_parser.add_argument("--warmup-fraction", type=warmup_fraction,
+                              help="classifier recipes: share of the planned steps spent warming the learning "
+                                   "rate up (default: the recipe's)")
     group = train_parser.add_argument_group("classifier recipes: texts longer than --max-length")
     _add_long_text_arguments(group, "default: the recipe's, windows and mean")
     group.add_argument("--window-stride", type=positive_int,
@@ -90,7 +103,7 @@ def train(args):
     run_dir, _ = train_classifier_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
-        training_overrides={**epoch_training_overrides(args), **given(args, *LONG_TEXT_OPTIONS)},
+        training_overrides={**epoch_training_overrides(args), **given(args, "warmup_fraction", *LONG_TEXT_OPTIONS)},
         verbose=args.verbose, backbone=args.backbone)
     print(f"done. Classify: keras-llm classify {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")

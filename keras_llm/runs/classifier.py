@@ -8,6 +8,7 @@ test split, ``test_metrics.json``.
 import dataclasses
 import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ from keras_llm.data import label_vocabulary, read_labeled_table, stratified_spli
 from keras_llm.data.pooled_prediction import classify_texts
 from keras_llm.data.window_classification import document_windows
 from keras_llm.errors import UserInputError
+from keras_llm.evaluation.collapse import collapse_message
 from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig, build_bert_backbone
 from keras_llm.models.bert_classifier import build_bert_classifier
 from keras_llm.models.bilstm_classifier import build_bilstm_classifier
@@ -112,6 +114,39 @@ def _split(texts, label_ids, fraction, seed, label_names=None):
         (pick(texts, held_index), np.asarray(label_ids)[held_index])
 
 
+def _training_settings(recipe, run_dir, overrides, pretrained=False):
+    """The run's :class:`ClassifierTrainingConfig`: the recipe's ``training`` with ``overrides``.
+
+    A run that starts from pretrained weights (``pretrained``) takes the recipe's
+    ``pretrained_training`` over its ``training``: a small BERT from scratch and a pretrained encoder
+    want learning rates 10-30× apart (docs/benchmarks.md, "Fine-tuning defaults").
+
+    A run being resumed keeps the settings its run.json recorded, so a recipe whose defaults changed
+    since (warm-up steps became a fraction) does not change the schedule halfway; a run.json from
+    before warm-up fractions has ``warmup_steps`` and no ``warmup_fraction``, and resumes with its steps.
+    A ``warmup_fraction`` override replaces the warm-up steps, which would otherwise take precedence.
+    """
+    overrides = dict(overrides or {})
+    if "warmup_fraction" in overrides:
+        overrides.setdefault("warmup_steps", None)
+    recorded = {}
+    if run_dir and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+        recorded = read_run_info(run_dir).get("training", {})
+    defaults = {**recipe.get("training", {}), **(recipe.get("pretrained_training", {}) if pretrained else {})}
+    return ClassifierTrainingConfig(**{**defaults, **recorded, **overrides})
+
+
+def warn_if_collapsed(model, tokenizer, texts, label_ids, label_names, training, what="validation predictions"):
+    """Print one ``keras-llm: warning:`` line on stderr when ``model``'s predictions on ``texts`` are all
+    one class (:func:`~keras_llm.evaluation.collapse.collapse_message`); returns the message or None."""
+    probabilities, _ = classify_texts(model, tokenizer, list(texts), training.max_length,
+                                      training.long_text_settings, batch_size=training.eval_batch_size)
+    message = collapse_message(np.argmax(probabilities, axis=-1), label_ids, label_names, what)
+    if message:
+        print(f"keras-llm: warning: {message}", file=sys.stderr)
+    return message
+
+
 def evaluate_classifier(model, tokenizer, texts, label_ids, num_classes, max_length, batch_size=64,
                         long_texts="truncate"):
     """``{"accuracy", "macro_f1", "examples", "longer_than_context"}`` of ``model`` on ``(texts, label_ids)``.
@@ -187,9 +222,10 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     else:
         train, valid = _split(texts, label_ids, data.get("validation_fraction", 0.1), 0, label_names)
 
-    training = ClassifierTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
+    init_from = init_from or recipe.get("init_from")
+    training = _training_settings(recipe, run_dir, training_overrides, pretrained=bool(init_from))
     keras.utils.set_random_seed(training.seed)
-    init_from = resolve_init_from(init_from or recipe.get("init_from"))
+    init_from = resolve_init_from(init_from)
     model, tokenizer, training = _model_and_tokenizer(init_from, recipe, train[0], len(label_names), training,
                                                       training_overrides, log)
     os.makedirs(run_dir, exist_ok=True)
@@ -204,6 +240,8 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
                                "valid": os.path.abspath(valid_file) if valid_file else None}}
     write_run_info(run_dir, run_info)
     history = train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, training, verbose)
+    # The model now holds the best epoch's weights (those of best.keras and the export).
+    warn_if_collapsed(model, tokenizer, valid[0], valid[1], label_names, training)
     if test is not None:
         metrics = evaluate_classifier(model, tokenizer, test[0], test[1], len(label_names), training.max_length,
                                       long_texts=training.long_text_settings)

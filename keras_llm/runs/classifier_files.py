@@ -15,6 +15,7 @@ Example:
 
 import csv
 import os
+import sys
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from keras_llm.evaluation.classification import (
     format_per_class_table,
     most_confident_mistakes,
 )
+from keras_llm.evaluation.collapse import collapse_message
 from keras_llm.evaluation.confusion_plot import save_confusion_png
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
@@ -164,6 +166,9 @@ def evaluate_classifier_file(run_dir, test_file, output_dir=None, batch_size=Non
     long_line = _long_text_line(too_long, len(texts), info) if too_long else None
     write_evaluation(run_dir, output_dir, metrics, _report(run_dir, test_file, scores, all_labels, matrix, unseen,
                                                            mistakes, long_line), step=trained_epochs(run_dir), log=log)
+    collapsed = collapse_message(predicted, gold, labels, f"predictions on {os.path.basename(test_file)}")
+    if collapsed:
+        print(f"keras-llm: warning: {collapsed}", file=sys.stderr)
     return metrics
 
 

@@ -15,7 +15,7 @@ from keras_llm.data.windows import LongTexts
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import time_budget_seconds
 from keras_llm.training.metrics import SparseMacroF1
-from keras_llm.training.optimizers import WarmupLinearDecay, make_adamw
+from keras_llm.training.optimizers import WarmupLinearDecay, check_warmup_fraction, make_adamw, warmup_steps_of
 from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
@@ -28,8 +28,10 @@ from keras_llm.training.window_validation import PooledValidation
 class ClassifierTrainingConfig:
     """How to fine-tune; defaults are the usual BERT fine-tuning set-up.
 
-    ``warmup_steps`` is capped at half of the run's total steps, so a short run (a small dataset
-    with the familiar 500 warm-up steps) still spends its second half decaying.
+    The learning rate warms up over ``warmup_fraction`` of the run's planned steps (epochs × steps
+    per epoch), then decays linearly to 0. An explicit ``warmup_steps`` (recipes and runs from before
+    the fraction; the taggers) takes precedence, capped at half of the run
+    (:func:`~keras_llm.training.optimizers.warmup_steps_of`).
 
     Texts longer than ``max_length`` tokens: ``long_texts="windows"`` reads them as overlapping
     windows (``window_stride`` pieces apart, default half a window; at most ``max_windows``) and pools
@@ -41,7 +43,8 @@ class ClassifierTrainingConfig:
     batch_size: int = 16
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
-    warmup_steps: int = 500
+    warmup_fraction: float = 0.1
+    warmup_steps: int | None = None
     weight_decay: float = 0.01
     max_length: int = 128
     patience: int = 2
@@ -64,6 +67,7 @@ class ClassifierTrainingConfig:
         time_budget_seconds(self.max_minutes)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
+        check_warmup_fraction(self.warmup_fraction)
         self.long_text_settings.window_shape(self.max_length)  # refuses a bad mode, pooling or stride
 
     @property
@@ -73,9 +77,10 @@ class ClassifierTrainingConfig:
 
 def fine_tuning_optimizer(model, config, steps_per_epoch):
     """AdamW (weight decay not on biases/LayerNorm, β2 0.999, clip 1.0) with linear warm-up and decay
-    over ``config.epochs * steps_per_epoch`` steps; the warm-up is capped at half of them."""
+    over ``config.epochs * steps_per_epoch`` steps (warm-up: :func:`warmup_steps_of`)."""
     total_steps = config.epochs * steps_per_epoch
-    schedule = WarmupLinearDecay(config.learning_rate, min(config.warmup_steps, total_steps // 2), total_steps)
+    warmup = warmup_steps_of(total_steps, config.warmup_fraction, config.warmup_steps)
+    schedule = WarmupLinearDecay(config.learning_rate, warmup, total_steps)
     return make_adamw(model, schedule, weight_decay=config.weight_decay, beta_2=0.999, global_clipnorm=1.0)
 
 

@@ -72,3 +72,31 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}
+
+
+def warmup_steps_of(total_steps, warmup_fraction=None, warmup_steps=None):
+    """How many of ``total_steps`` optimizer steps warm the learning rate up.
+
+    A fraction of the run (``warmup_fraction``, e.g. 0.1) scales with the data: 500 fixed steps were
+    the whole first epoch on 1,200 reviews, and MiniLM ended at chance (issue 19). An explicit
+    ``warmup_steps`` (recipes and runs from before warm-up fractions; the taggers) takes precedence
+    and keeps its old rule: at most half of the run, so a short run still spends its second half decaying.
+
+    Example:
+        >>> warmup_steps_of(750, warmup_fraction=0.1)
+        75
+        >>> warmup_steps_of(150, warmup_fraction=0.1, warmup_steps=500)   # capped at half the run
+        75
+    """
+    if warmup_steps is not None:
+        if warmup_steps < 0:
+            raise UserInputError(f"warmup_steps must be >= 0; got {warmup_steps}")
+        return min(int(warmup_steps), int(total_steps) // 2)
+    check_warmup_fraction(warmup_fraction)
+    return int(round(warmup_fraction * int(total_steps)))
+
+
+def check_warmup_fraction(warmup_fraction):
+    """Refuse a warm-up fraction outside [0, 1) (NaN included) in one line."""
+    if not isinstance(warmup_fraction, (int, float)) or not 0.0 <= warmup_fraction < 1.0:
+        raise UserInputError(f"warmup_fraction must be in [0, 1); got {warmup_fraction}")

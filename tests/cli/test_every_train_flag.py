@@ -57,7 +57,7 @@ VALUES = {
     # flag still acts (it implies --strategy mirrored; run.json's runtime says so).
     "--cpu-replicas": "1", "--log-every": "7", "--histograms": None,
     "--long-texts": "truncate", "--pooling": "max", "--window-stride": "5", "--max-windows": "3",
-    "--max-minutes": "0.5", "--backbone": "bilstm",
+    "--max-minutes": "0.5", "--backbone": "bilstm", "--warmup-fraction": "0.2",
 }
 # Loading a 22M-parameter pretrained encoder: these cases run under `-m slow` only.
 EXPENSIVE_FLAGS = {"--init-from"}
