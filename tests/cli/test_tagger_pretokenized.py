@@ -1,0 +1,91 @@
+"""`--pretokenized` for `keras-llm tag`, `evaluate` and `predict`: tokens split at whitespace only, tagged as given.
+
+The run is a tagger without character features (three model inputs), so these also check that
+such runs still tag, evaluate and predict through the code that now serves char-feature runs.
+"""
+
+import json
+
+import pytest
+
+from tests.conftest import assert_one_line_error, run_cli
+
+TINY = ["--num-layers", "1", "--hidden-dim", "16", "--batch-size", "8", "--max-length", "24", "--no-jit",
+        "--learning-rate", "5e-3", "--epochs", "1"]
+# Tokens the serving rule would cut at their punctuation: "U.S." → U . S ., "don't" → don ' t.
+SENTENCE = "The U.S. team don't lose"
+
+
+@pytest.fixture(scope="module")
+def tagger_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pretokenized")
+    words = [("The", "DET"), ("U.S.", "PROPN"), ("team", "NOUN"), ("do", "AUX"), ("n't", "PART"), ("lose", "VERB"),
+             (".", "PUNCT")]
+    (folder / "train.tsv").write_text("\n\n".join(["\n".join(f"{w}\t{t}" for w, t in words)] * 16) + "\n",
+                                      encoding="utf-8")
+    completed = run_cli("train", "tagger", "--train", folder / "train.tsv", "--run-dir", folder / "run", *TINY)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return folder
+
+
+def _tag(run_dir, *options):
+    completed = run_cli("tag", run_dir, "--text", SENTENCE, "--text", "  two\ttokens  ", *options)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return [[line.split("\t") for line in block.splitlines()] for block in completed.stdout.split("\n\n")[:2]]
+
+
+def test_tag_pretokenized_keeps_tokens_as_given(tagger_run):
+    given = _tag(tagger_run / "run", "--pretokenized")
+    assert [row[0] for row in given[0]] == SENTENCE.split() and [row[0] for row in given[1]] == ["two", "tokens"]
+    assert all(len(row) == 3 and 0 < float(row[2]) <= 1 for block in given for row in block)
+    split = _tag(tagger_run / "run")  # the serving rule: every punctuation character is a word of its own
+    assert [row[0] for row in split[0]] == ["The", "U", ".", "S", ".", "team", "don", "'", "t", "lose"]
+
+
+def test_predict_pretokenized_text_file_is_written_as_conll_with_the_tag_commands_tags(tagger_run):
+    source = tagger_run / "sentences.txt"
+    source.write_text(f"{SENTENCE}\n\n  two\ttokens  \n", encoding="utf-8")
+    output = tagger_run / "tagged.tsv"
+    completed = run_cli("predict", tagger_run / "run", "--input", source, "--output", output, "--pretokenized")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    blocks = output.read_text(encoding="utf-8").split("\n\n")
+    # one block per input line (the empty line gives an empty block), token<TAB>tag lines
+    assert blocks[1] == "" and blocks[-1] == ""
+    rows = [[line.split("\t") for line in block.splitlines()] for block in (blocks[0], blocks[2])]
+    expected = _tag(tagger_run / "run", "--pretokenized")
+    assert rows == [[row[:2] for row in block] for block in expected]
+
+
+def test_predict_pretokenized_table_splits_texts_at_whitespace_only(tagger_run):
+    source = tagger_run / "texts.jsonl"
+    source.write_text(json.dumps({"text": SENTENCE}) + "\n", encoding="utf-8")
+    output = tagger_run / "texts_out.jsonl"
+    completed = run_cli("predict", tagger_run / "run", "--input", source, "--output", output, "--pretokenized")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    row = json.loads(output.read_text(encoding="utf-8"))
+    assert row["tokens"] == SENTENCE.split() and len(row["predicted_tags"]) == len(row["tag_scores"]) == 5
+
+
+def test_evaluate_pretokenized_scores_gold_tokens_as_given(tagger_run):
+    test = tagger_run / "test.tsv"
+    test.write_text("The\tDET\nU.S.\tPROPN\nteam\tNOUN\ndo\tAUX\nn't\tPART\nlose\tVERB\n", encoding="utf-8")
+    outputs = []
+    for options in ([], ["--pretokenized"]):
+        out_dir = tagger_run / f"eval{len(options)}"
+        completed = run_cli("evaluate", tagger_run / "run", "--test", test, "--output-dir", out_dir, *options)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        outputs.append(json.loads((out_dir / "metrics.json").read_text()))
+    assert outputs[0]["counts"]["words"] == outputs[1]["counts"]["words"] == 6  # "U.S." and "n't" are one word each
+    assert outputs[0]["accuracy"] == outputs[1]["accuracy"]
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("sentences.txt", "The U.S. team don't lose .\nA second sentence here\n", "line 1 has no TAB"),
+    ("table.tsv", "text\tlabel\ngreat movie\tpos\n", "line 2 has a token with whitespace"),
+    ("rows.csv", "text,label\nhello,pos\n", "line 1 has no TAB"),
+])
+def test_evaluate_pretokenized_refuses_a_file_that_is_not_conll(tagger_run, name, content, fragment):
+    path = tagger_run / name
+    path.write_text(content, encoding="utf-8")
+    completed = run_cli("evaluate", tagger_run / "run", "--test", path, "--pretokenized")
+    assert_one_line_error(completed, "--pretokenized", "is not a CoNLL file", fragment)
