@@ -14,7 +14,11 @@ import tensorflow as tf
 
 @dataclasses.dataclass(frozen=True)
 class CharSpec:
-    """How words become character ids: ``max_word_chars`` per word, ids below ``char_vocab_size``."""
+    """How words become character ids: ``max_word_chars`` per word, ids below ``char_vocab_size``.
+
+    Any object with these two attributes will do where a spec is asked for, e.g. a model's
+    :class:`~keras_llm.layers.char_features.CharCNNWordFeatures` layer.
+    """
 
     max_word_chars: int = 20
     char_vocab_size: int = 512

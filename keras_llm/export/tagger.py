@@ -23,8 +23,9 @@ import tensorflow as tf
 
 from keras_llm.data.tagging import tagger_inputs
 from keras_llm.data.token_alignment import split_text_into_words
+from keras_llm.data.word_characters import CharSpec
 from keras_llm.export.versions import write_version_atomically
-from keras_llm.models.token_classifier import char_spec_of
+from keras_llm.models.token_classifier import char_features_of
 
 
 class TaggerModule(tf.Module):
@@ -36,7 +37,8 @@ class TaggerModule(tf.Module):
         self.tokenizer = tokenizer
         self.tag_names = tf.constant(list(tag_names), tf.string)
         self.max_length = int(max_length)
-        self.char_spec = char_spec_of(model)  # None: a tagger that reads word pieces only
+        chars = char_features_of(model)  # None: a tagger that reads word pieces only
+        self.char_spec = chars and CharSpec(chars.max_word_chars, chars.char_vocab_size)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(self, texts):

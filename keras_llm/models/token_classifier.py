@@ -19,7 +19,6 @@ import dataclasses
 import keras
 
 from keras_llm.checks import dropout_rate, positive_int
-from keras_llm.data.word_characters import CharSpec
 from keras_llm.errors import UserInputError
 from keras_llm.layers import PaddingMaskToBool
 from keras_llm.layers.char_features import CharCNNWordFeatures
@@ -88,14 +87,13 @@ class TokenClassifierConfig(ConfigMixin):
                           max_length=self.max_length, dropout=self.dropout)
 
 
-def char_spec_of(model):
-    """The :class:`~keras_llm.data.word_characters.CharSpec` a tagger's ``char_ids`` input needs; ``None``
-    for a tagger without character features."""
-    layers = {layer.name: layer for layer in model.layers}
-    if CHAR_FEATURES not in layers:
-        return None
-    layer = layers[CHAR_FEATURES]
-    return CharSpec(max_word_chars=layer.max_word_chars, char_vocab_size=layer.char_vocab_size)
+def char_features_of(model):
+    """A tagger's :class:`~keras_llm.layers.char_features.CharCNNWordFeatures` layer, ``None`` without one.
+
+    Its ``max_word_chars`` and ``char_vocab_size`` are what the data pipeline needs to build
+    the ``char_ids`` input (it reads them as a :class:`~keras_llm.data.word_characters.CharSpec`).
+    """
+    return next((layer for layer in model.layers if layer.name == CHAR_FEATURES), None)
 
 
 def _bilstm_features(inputs, config):

@@ -20,7 +20,7 @@ from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
 from keras_llm.data.tagging import PAD_MULTIPLE, tagger_inputs, tagging_dataset, trim_to_longest  # noqa: F401
 from keras_llm.data.token_alignment import IGNORE_LABEL
 from keras_llm.errors import UserInputError
-from keras_llm.models.token_classifier import char_spec_of
+from keras_llm.models.token_classifier import char_features_of
 from keras_llm.training.callbacks import TimeLimit
 from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
@@ -77,7 +77,7 @@ def predict_tags(model, tokenizer, words, max_length, batch_size=64):
         float list (the softmax probability of the chosen tag; 0 for truncated words).
     """
     data = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(words, dtype=tf.string)).ragged_batch(batch_size)
-    ids, scores, char_spec = [], [], char_spec_of(model)
+    ids, scores, char_spec = [], [], char_features_of(model)
     for batch in data:
         inputs, _, out = tagger_inputs(tokenizer, batch, max_length, char_spec)
         probabilities = tf.nn.softmax(tf.cast(model(inputs, training=False), tf.float32), axis=-1)
@@ -163,7 +163,7 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
         the Keras ``History``.
     """
     (train_sentences, train_ids), (valid_sentences, valid_ids) = train, valid
-    char_spec = char_spec_of(model)
+    char_spec = char_features_of(model)
     train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, config.max_length,
                                  config.batch_size, shuffle=True, seed=config.seed, epochs=config.epochs,
                                  char_spec=char_spec)

@@ -22,6 +22,7 @@ from keras_llm.layers.char_features import CharCNNWordFeatures
 from keras_llm.models.token_classifier import TokenClassifierConfig
 from tests.conftest import run_cli
 
+# 480 sentences, batch 8, 4 epochs: 240 steps (the characters were learnt after ~180 in a trial)
 TINY = ["--hidden-dim", "16", "--batch-size", "8", "--max-length", "32", "--learning-rate", "1e-2", "--epochs", "4"]
 
 
@@ -51,7 +52,7 @@ def char_run(tmp_path_factory):
     folder, rng = tmp_path_factory.mktemp("char_tagger"), random.Random(7)
     stems = _stems(120, rng)
     train_stems, unseen = stems[:80], stems[80:]
-    _write(folder / "train.tsv", _sentences(train_stems, 240, rng))
+    _write(folder / "train.tsv", _sentences(train_stems, 480, rng))
     _write(folder / "valid.tsv", _sentences(train_stems, 20, rng))
     # Every unseen stem both Capitalised and lowercase: identical word pieces, different tags.
     _write(folder / "unseen.tsv", [[(s.capitalize(), "CAP"), (s, "LOW"), (s + "ly", "ADV")] for s in unseen])
@@ -74,6 +75,7 @@ def test_unseen_words_are_tagged_by_their_shape(char_run):
     assert metrics["accuracy"] > 0.9
 
 
+@pytest.mark.slow  # two more console-script runs and a SavedModel export (~30 s)
 def test_exported_saved_model_reads_characters_and_tags_like_the_tag_command(char_run):
     texts = ["Zorbu zorbu 4711 zorbuly", "Qwerty"]
     tagged = run_cli("tag", char_run / "run", *[arg for text in texts for arg in ("--text", text)])

@@ -34,28 +34,37 @@ def _tag(run_dir, *options):
     return [[line.split("\t") for line in block.splitlines()] for block in completed.stdout.split("\n\n")[:2]]
 
 
-def test_tag_pretokenized_keeps_tokens_as_given(tagger_run):
-    given = _tag(tagger_run / "run", "--pretokenized")
+@pytest.fixture(scope="module")
+def pretokenized_tags(tagger_run):
+    return _tag(tagger_run / "run", "--pretokenized")
+
+
+def test_tag_pretokenized_keeps_tokens_as_given(pretokenized_tags):
+    given = pretokenized_tags
     assert [row[0] for row in given[0]] == SENTENCE.split() and [row[0] for row in given[1]] == ["two", "tokens"]
     assert all(len(row) == 3 and 0 < float(row[2]) <= 1 for block in given for row in block)
+
+
+@pytest.mark.slow  # one more console-script run
+def test_tag_without_pretokenized_splits_at_punctuation(tagger_run):
     split = _tag(tagger_run / "run")  # the serving rule: every punctuation character is a word of its own
     assert [row[0] for row in split[0]] == ["The", "U", ".", "S", ".", "team", "don", "'", "t", "lose"]
 
 
-def test_predict_pretokenized_text_file_is_written_as_conll_with_the_tag_commands_tags(tagger_run):
+def test_predict_pretokenized_text_file_is_written_as_conll_with_the_tag_commands_tags(tagger_run,
+                                                                                       pretokenized_tags):
     source = tagger_run / "sentences.txt"
     source.write_text(f"{SENTENCE}\n\n  two\ttokens  \n", encoding="utf-8")
     output = tagger_run / "tagged.tsv"
     completed = run_cli("predict", tagger_run / "run", "--input", source, "--output", output, "--pretokenized")
     assert completed.returncode == 0, completed.stderr[-3000:]
-    blocks = output.read_text(encoding="utf-8").split("\n\n")
-    # one block per input line (the empty line gives an empty block), token<TAB>tag lines
-    assert blocks[1] == "" and blocks[-1] == ""
-    rows = [[line.split("\t") for line in block.splitlines()] for block in (blocks[0], blocks[2])]
-    expected = _tag(tagger_run / "run", "--pretokenized")
-    assert rows == [[row[:2] for row in block] for block in expected]
+    # token<TAB>tag lines and a blank line after each input line (the empty line gives just a blank line)
+    expected = ["\t".join(row[:2]) for row in pretokenized_tags[0]] + ["", ""] + \
+        ["\t".join(row[:2]) for row in pretokenized_tags[1]] + [""]
+    assert output.read_text(encoding="utf-8").split("\n")[:-1] == expected
 
 
+@pytest.mark.slow  # one more console-script run
 def test_predict_pretokenized_table_splits_texts_at_whitespace_only(tagger_run):
     source = tagger_run / "texts.jsonl"
     source.write_text(json.dumps({"text": SENTENCE}) + "\n", encoding="utf-8")
@@ -66,6 +75,7 @@ def test_predict_pretokenized_table_splits_texts_at_whitespace_only(tagger_run):
     assert row["tokens"] == SENTENCE.split() and len(row["predicted_tags"]) == len(row["tag_scores"]) == 5
 
 
+@pytest.mark.slow  # two more console-script runs
 def test_evaluate_pretokenized_scores_gold_tokens_as_given(tagger_run):
     test = tagger_run / "test.tsv"
     test.write_text("The\tDET\nU.S.\tPROPN\nteam\tNOUN\ndo\tAUX\nn't\tPART\nlose\tVERB\n", encoding="utf-8")
@@ -81,8 +91,9 @@ def test_evaluate_pretokenized_scores_gold_tokens_as_given(tagger_run):
 
 @pytest.mark.parametrize("name, content, fragment", [
     ("sentences.txt", "The U.S. team don't lose .\nA second sentence here\n", "line 1 has no TAB"),
-    ("table.tsv", "text\tlabel\ngreat movie\tpos\n", "line 2 has a token with whitespace"),
-    ("rows.csv", "text,label\nhello,pos\n", "line 1 has no TAB"),
+    pytest.param("table.tsv", "text\tlabel\ngreat movie\tpos\n", "line 2 has a token with whitespace",
+                 marks=pytest.mark.slow),
+    pytest.param("rows.csv", "text,label\nhello,pos\n", "line 1 has no TAB", marks=pytest.mark.slow),
 ])
 def test_evaluate_pretokenized_refuses_a_file_that_is_not_conll(tagger_run, name, content, fragment):
     path = tagger_run / name
