@@ -8,10 +8,9 @@ import json
 
 import pytest
 
+from keras_llm.runs.tagger import train_tagger_run
 from tests.conftest import assert_one_line_error, run_cli
 
-TINY = ["--num-layers", "1", "--hidden-dim", "16", "--batch-size", "8", "--max-length", "24", "--no-jit",
-        "--learning-rate", "5e-3", "--epochs", "1"]
 # Tokens the serving rule would cut at their punctuation: "U.S." → U . S ., "don't" → don ' t.
 SENTENCE = "The U.S. team don't lose"
 
@@ -23,8 +22,11 @@ def tagger_run(tmp_path_factory):
              (".", "PUNCT")]
     (folder / "train.tsv").write_text("\n\n".join(["\n".join(f"{w}\t{t}" for w, t in words)] * 16) + "\n",
                                       encoding="utf-8")
-    completed = run_cli("train", "tagger", "--train", folder / "train.tsv", "--run-dir", folder / "run", *TINY)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    # Trained in-process (the commands under test are tag/evaluate/predict; `train` has its own tests).
+    train_tagger_run("tagger", run_dir=str(folder / "run"), train_file=str(folder / "train.tsv"),
+                     training_overrides=dict(epochs=1, batch_size=8, max_length=24, jit_compile=False,
+                                             learning_rate=5e-3),
+                     model_overrides=dict(num_layers=1, hidden_dim=16), verbose=0, log=lambda message: None)
     return folder
 
 
@@ -51,6 +53,7 @@ def test_tag_without_pretokenized_splits_at_punctuation(tagger_run):
     assert [row[0] for row in split[0]] == ["The", "U", ".", "S", ".", "team", "don", "'", "t", "lose"]
 
 
+@pytest.mark.slow  # one more console-script run
 def test_predict_pretokenized_text_file_is_written_as_conll_with_the_tag_commands_tags(tagger_run,
                                                                                        pretokenized_tags):
     source = tagger_run / "sentences.txt"
