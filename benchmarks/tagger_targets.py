@@ -10,6 +10,7 @@ accuracy over all words, and over the words whose form never occurs in ``train.t
 
 Run:
     PYTHONPATH=. .venv/bin/python benchmarks/tagger_targets.py bilstm-pos-ewt --out-dir /tmp/tagger_targets
+    PYTHONPATH=. .venv/bin/python benchmarks/tagger_targets.py minilm-pos-ewt --out-dir /tmp/t --batch-size 16
 """
 
 import argparse
@@ -72,10 +73,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
     parser.add_argument("--out-dir", required=True)
-    parser.add_argument("extra", nargs="*", help="more `keras-llm train` options (after --)")
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()  # the rest: more `keras-llm train` options, e.g. --batch-size 16
     run_dir = os.path.join(args.out_dir, args.recipe)
-    wall, cpu, load = train(args.recipe, run_dir, args.extra)
+    wall, cpu, load = train(args.recipe, run_dir, extra)
     scores = score(run_dir)
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as handle:
         epochs = sum(1 for _ in handle) - 1
