@@ -2,26 +2,33 @@
 
 - ``keras-llm train <token-classifier recipe> [--train FILE] [--valid FILE] [--format conll|conllu]
   [--tag-column upos|xpos|N] [--backbone bert|bilstm|minilm] [--init-from DIR] [--epochs N] ...``
-- ``keras-llm tag RUN_DIR --text "..." [--text ...]``: one line per word, ``word<TAB>tag<TAB>score``,
-  a blank line after each text. Texts are split into words by the serving rule (whitespace,
-  and every punctuation character on its own; see :mod:`keras_llm.data.token_alignment`).
-- ``keras-llm evaluate RUN_DIR --test FILE [--output-dir DIR]``: word accuracy, per-tag and (BIO/BIOES)
-  entity P/R/F1 on a tagged CoNLL file (see :mod:`keras_llm.runs.tagger_files`).
-- ``keras-llm predict RUN_DIR --input FILE --output FILE [--format F] [--text-column C]``: a CoNLL file
-  with a predicted-tag column appended, or a CSV/TSV/JSONL table with its texts' words and tags.
+- ``keras-llm tag RUN_DIR --text "..." [--text ...] [--pretokenized]``: one line per word,
+  ``word<TAB>tag<TAB>score``, a blank line after each text. Texts are split into words by the
+  serving rule (whitespace, and every punctuation character on its own; see
+  :mod:`keras_llm.data.token_alignment`); with ``--pretokenized`` at whitespace only, each
+  token taken as given (``"U.S."`` stays one word).
+- ``keras-llm evaluate RUN_DIR --test FILE [--output-dir DIR] [--pretokenized]``: word accuracy,
+  per-tag and (BIO/BIOES) entity P/R/F1 on a tagged CoNLL file, whose gold tokens are always
+  tagged as given (see :mod:`keras_llm.runs.tagger_files`); ``--pretokenized`` says so and
+  refuses a file that is not CoNLL.
+- ``keras-llm predict RUN_DIR --input FILE --output FILE [--format F] [--text-column C] [--pretokenized]``:
+  a CoNLL file with a predicted-tag column appended, or a CSV/TSV/JSONL table with its texts'
+  words and tags; with ``--pretokenized`` a table's texts are split at whitespace only, and a
+  plain text file (``*.txt``, one pre-tokenised sentence per line) is written as CoNLL.
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
 """
 
 from keras_llm.cli.arguments import add_text_command, check_backbone_choice, epoch_training_overrides, given
-from keras_llm.cli.file_options import add_input_format_option, add_text_column_option
+from keras_llm.cli.file_options import add_input_format_option, add_option_once, add_text_column_option
 from keras_llm.data.conll import FORMATS
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("token-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
                            "data_format", "tag_column", "backbone"})
-EVALUATE_OPTIONS = frozenset()
-PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
+EVALUATE_OPTIONS = frozenset({"pretokenized"})
+PREDICT_OPTIONS = frozenset({"text_column", "input_format", "pretokenized"})
+PRETOKENIZED_HELP = "taggers: the text is already split into tokens: split at whitespace only, tag each token as given"
 
 
 def add_train_arguments(train_parser):
@@ -39,24 +46,34 @@ def add_train_arguments(train_parser):
 def add_predict_arguments(predict_parser):
     add_text_column_option(predict_parser)
     add_input_format_option(predict_parser)
+    add_option_once(predict_parser, "--pretokenized", action="store_true",
+                                help=PRETOKENIZED_HELP + " (tables' texts; *.txt: one sentence per line)")
+
+
+def add_evaluate_arguments(evaluate_parser):
+    add_option_once(evaluate_parser, "--pretokenized", action="store_true",
+                                 help="taggers: score the test file's gold tokens as given (the file must be CoNLL)")
 
 
 def evaluate(args, run_info):
     from keras_llm.runs.tagger_files import evaluate_tagger_file
 
-    evaluate_tagger_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size)
+    evaluate_tagger_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size,
+                         pretokenized=args.pretokenized)
 
 
 def predict(args, run_info):
     from keras_llm.runs.tagger_files import predict_tagger_file
 
     predict_tagger_file(args.run_dir, args.input_file, args.output_file, batch_size=args.batch_size,
-                        text_column=args.text_column, input_format=args.input_format)
+                        text_column=args.text_column, input_format=args.input_format,
+                        pretokenized=args.pretokenized)
 
 
 def add_commands(commands):
     """Add this task's subcommands; return {command name: handler(args)}."""
-    add_text_command(commands, "tag", "tag the words of texts with a trained token-classifier run")
+    tag = add_text_command(commands, "tag", "tag the words of texts with a trained token-classifier run")
+    tag.add_argument("--pretokenized", action="store_true", help=PRETOKENIZED_HELP)
     return {"tag": _tag}
 
 
@@ -98,16 +115,21 @@ def _model_overrides(args):
     return shape
 
 
-def tag_texts(model, tokenizer, run_info, texts):
-    """``[(words, tags, scores)]`` for raw ``texts``, words split by the serving rule."""
+def tag_texts(model, tokenizer, run_info, texts, pretokenized=False):
+    """``[(words, tags, scores)]`` for raw ``texts``: words split by the serving rule, or with
+    ``pretokenized`` at whitespace only (each token tagged as given)."""
     import tensorflow as tf
 
     from keras_llm.data.token_alignment import split_text_into_words
     from keras_llm.training.tagger import predict_tags
 
     max_length = run_info["training"]["max_length"]
-    words = [[w.decode("utf-8") for w in row] for row in
-             split_text_into_words(tf.constant(texts, tf.string), max_words=max_length - 2).to_list()]
+    if pretokenized:
+        # A word has at least one piece, so words past max_length - 2 could never be tagged.
+        words = [text.split()[:max_length - 2] for text in texts]
+    else:
+        words = [[w.decode("utf-8") for w in row] for row in
+                 split_text_into_words(tf.constant(texts, tf.string), max_words=max_length - 2).to_list()]
     ids, scores = predict_tags(model, tokenizer, words, max_length)
     tags = run_info["tags"]
     return [(row, [tags[i] if i >= 0 else "" for i in row_ids], row_scores)
@@ -118,7 +140,7 @@ def _tag(args):
     from keras_llm.runs.tagger import load_tagger_run
 
     model, tokenizer, run_info = load_tagger_run(args.run_dir)
-    for words, tags, scores in tag_texts(model, tokenizer, run_info, args.text):
+    for words, tags, scores in tag_texts(model, tokenizer, run_info, args.text, args.pretokenized):
         for word, tag, score in zip(words, tags, scores):
             if tag:  # words past max_length are truncated away and not printed
                 print(f"{word}\t{tag}\t{score:.3f}")

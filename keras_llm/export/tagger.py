@@ -13,15 +13,19 @@ separate words and every punctuation character is a word of its own; invalid UTF
 as U+FFFD. Long texts are truncated: only the words whose first word piece fits into
 ``max_length - 2`` pieces are returned (the rest of the text is dropped, not tagged).
 The model runs on the batch padded to its longest text (rounded up to 16 pieces), not to
-``max_length``. Serving needs ``import tensorflow_text`` (its ops tokenize) but not keras_llm or Keras.
+``max_length``. A tagger with character features computes each word's character ids in the
+graph too (:mod:`keras_llm.data.word_characters`: plain TF string ops). Serving needs
+``import tensorflow_text`` (its ops tokenize) but not keras_llm or Keras.
 """
 
 
 import tensorflow as tf
 
-from keras_llm.data.padding import trim_to_longest
-from keras_llm.data.token_alignment import align_words, split_text_into_words
+from keras_llm.data.tagging import tagger_inputs
+from keras_llm.data.token_alignment import split_text_into_words
+from keras_llm.data.word_characters import CharSpec
 from keras_llm.export.versions import write_version_atomically
+from keras_llm.models.token_classifier import char_features_of
 
 
 class TaggerModule(tf.Module):
@@ -33,6 +37,8 @@ class TaggerModule(tf.Module):
         self.tokenizer = tokenizer
         self.tag_names = tf.constant(list(tag_names), tf.string)
         self.max_length = int(max_length)
+        chars = char_features_of(model)  # None: a tagger that reads word pieces only
+        self.char_spec = chars and CharSpec(chars.max_word_chars, chars.char_vocab_size)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def serve(self, texts):
@@ -46,10 +52,9 @@ class TaggerModule(tf.Module):
 
         `keras-llm predict` tags a CoNLL file's words through this, so its tags are the export's.
         """
-        encoded = align_words(self.tokenizer, words, self.max_length)
-        # Run the model on the batch's longest request (rounded up to 16 pieces), not on max_length:
+        # The model runs on the batch's longest request (rounded up to 16 pieces), not on max_length:
         # a 10-word request then costs a fraction of a 512-piece one. first_piece indexes stay in range.
-        inputs, = trim_to_longest({key: encoded[key] for key in ("token_ids", "segment_ids", "padding_mask")})
+        inputs, _, encoded = tagger_inputs(self.tokenizer, words, self.max_length, self.char_spec)
         probabilities = tf.nn.softmax(tf.cast(self.model(inputs, training=False), tf.float32), axis=-1)
         keep = tf.cast(encoded["word_mask"], tf.bool)
         kept_words = tf.ragged.boolean_mask(words, keep)

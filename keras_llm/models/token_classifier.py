@@ -5,6 +5,13 @@ Both backbones take the same three inputs as every BERT model here (``token_ids`
 (:mod:`keras_llm.data.token_alignment`) and one export serve both. Labels live on the first
 word piece of each word; the other positions carry -100 and are skipped by the loss
 (``ignore_class=-100``) and by the metrics, so the logits there are never trained.
+
+A BiLSTM tagger may also read the characters of each word (``char_features: true``): a fourth
+input ``char_ids`` (int ``(batch, seq_len, max_word_chars)``, each word's characters at its
+first piece; :mod:`keras_llm.data.word_characters`) goes through a char CNN
+(:class:`~keras_llm.layers.char_features.CharCNNWordFeatures`) whose per-position vector is
+concatenated with the piece embedding, so an unknown word is tagged from its shape too.
+Models without it keep the three inputs (runs from before load unchanged).
 """
 
 import dataclasses
@@ -14,12 +21,14 @@ import keras
 from keras_llm.checks import dropout_rate, positive_int
 from keras_llm.errors import UserInputError
 from keras_llm.layers import PaddingMaskToBool
+from keras_llm.layers.char_features import CharCNNWordFeatures
 from keras_llm.models.bert import BERT_BACKBONE, TOKEN_EMBEDDING, BertConfig, bert_inputs, build_bert_backbone
 from keras_llm.models.config import ConfigMixin
 from keras_llm.models.rnn import recurrent_layer
 
 BACKBONES = ("bert", "bilstm")
 HEAD = "tagger_logits"
+CHAR_FEATURES = "char_features"
 
 
 @dataclasses.dataclass
@@ -34,6 +43,11 @@ class TokenClassifierConfig(ConfigMixin):
             (see :class:`~keras_llm.models.bert.BertConfig`); ``num_layers`` also counts BiLSTM layers.
         embedding_dim, units: BiLSTM embedding width and state width per direction.
         dropout: dropout in the backbone and before the output layer.
+        char_features: BiLSTM only: also read each word's characters through a char CNN.
+        char_dim, char_filters, char_kernel_size: the char CNN's character embedding width,
+            number of filters (its output width) and kernel width.
+        max_word_chars, char_vocab_size: characters kept per word and character ids
+            (see :class:`~keras_llm.data.word_characters.CharSpec`).
     """
 
     num_tags: int
@@ -47,12 +61,24 @@ class TokenClassifierConfig(ConfigMixin):
     embedding_dim: int = 128
     units: int = 128
     dropout: float = 0.1
+    char_features: bool = False
+    char_dim: int = 32
+    char_filters: int = 64
+    char_kernel_size: int = 3
+    max_word_chars: int = 20
+    char_vocab_size: int = 512
 
     def __post_init__(self):
         if self.backbone not in BACKBONES:
             raise UserInputError(f"unknown backbone {self.backbone!r}; choose from {', '.join(BACKBONES)}")
-        for name in ("num_tags", "vocab_size", "embedding_dim", "units", "num_layers"):
+        if self.char_features and self.backbone != "bilstm":
+            raise UserInputError("char_features: only the bilstm backbone reads characters")
+        for name in ("num_tags", "vocab_size", "embedding_dim", "units", "num_layers", "char_dim", "char_filters",
+                     "char_kernel_size", "max_word_chars"):
             positive_int(f"TokenClassifierConfig.{name}", getattr(self, name))
+        if not isinstance(self.char_vocab_size, int) or self.char_vocab_size < 2:
+            raise UserInputError(f"TokenClassifierConfig.char_vocab_size must be an integer ≥ 2; "
+                                 f"got {self.char_vocab_size!r}")
         dropout_rate("TokenClassifierConfig.dropout", self.dropout)
 
     def bert_config(self):
@@ -61,8 +87,22 @@ class TokenClassifierConfig(ConfigMixin):
                           max_length=self.max_length, dropout=self.dropout)
 
 
+def char_features_of(model):
+    """A tagger's :class:`~keras_llm.layers.char_features.CharCNNWordFeatures` layer, ``None`` without one.
+
+    Its ``max_word_chars`` and ``char_vocab_size`` are what the data pipeline needs to build
+    the ``char_ids`` input (it reads them as a :class:`~keras_llm.data.word_characters.CharSpec`).
+    """
+    return next((layer for layer in model.layers if layer.name == CHAR_FEATURES), None)
+
+
 def _bilstm_features(inputs, config):
     x = keras.layers.Embedding(config.vocab_size, config.embedding_dim, name="token_embedding")(inputs["token_ids"])
+    if config.char_features:
+        chars = CharCNNWordFeatures(config.char_vocab_size, config.char_dim, config.char_filters,
+                                    config.char_kernel_size, config.max_word_chars,
+                                    name=CHAR_FEATURES)(inputs["char_ids"])
+        x = keras.layers.Concatenate(name="pieces_and_chars")([x, chars])
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(x)
     # The explicit mask makes both directions skip padding: the backward LSTM starts at each
     # row's last real token, so a row's outputs do not depend on how much padding follows it.
@@ -88,7 +128,8 @@ def build_token_classifier(backbone="bert", num_tags=None, vocab_size=None, pret
 
     Returns:
         ``keras.Model``: dict ``token_ids``, ``segment_ids``, ``padding_mask`` (int
-        ``(batch, seq_len)``) → float32 logits ``(batch, seq_len, num_tags)``.
+        ``(batch, seq_len)``; with ``char_features`` also ``char_ids``, int
+        ``(batch, seq_len, max_word_chars)``) → float32 logits ``(batch, seq_len, num_tags)``.
 
     Example:
         >>> model = build_token_classifier("bilstm", num_tags=17, vocab_size=100, units=16, embedding_dim=16)
@@ -105,6 +146,8 @@ def build_token_classifier(backbone="bert", num_tags=None, vocab_size=None, pret
     if pretrained is not None and config.backbone != "bert":
         raise UserInputError("a pretrained backbone needs backbone='bert'")
     inputs = bert_inputs()
+    if config.char_features:
+        inputs["char_ids"] = keras.Input((None, config.max_word_chars), dtype="int32", name="char_ids")
     if config.backbone == "bert":
         encoder = pretrained if pretrained is not None else build_bert_backbone(config.bert_config(),
                                                                                 name=BERT_BACKBONE)

@@ -15,6 +15,12 @@ Which kind an input is: ``--format`` if given; else ``*.conllu``/``*.conll`` are
 and ``*.jsonl`` tables, and a ``*.tsv`` (CoNLL files are often named so) a table only when its
 first line names the text column.
 
+Pre-tokenised input (``--pretokenized``): a CoNLL file's gold tokens are always tagged as given;
+``evaluate --pretokenized`` also refuses a file that is not CoNLL (a line without a TAB, a token
+holding whitespace). ``predict --pretokenized`` splits a table's texts at whitespace only, and
+reads a ``*.txt`` file as one pre-tokenised sentence per line, written back as CoNLL
+(``token<TAB>tag`` lines, a blank line after each sentence; ``_`` for a token past ``max_length``).
+
 Example:
     >>> metrics = evaluate_tagger_file("runs/ner", "test.tsv")
     >>> predict_tagger_file("runs/ner", "test.conllu", "tagged.conllu")
@@ -71,9 +77,13 @@ class TaggerPredictor:
         """``[(words, tags, scores)]`` of raw texts (words past ``max_length`` are left out, as the export does)."""
         return self._rows(self.module.serve(tf.constant(texts, tf.string)))
 
+    def tag_token_lists(self, sentences):
+        """``[(words, tags, scores)]`` of word lists tagged as given (words past ``max_length`` left out)."""
+        return self._rows(self._tag_words(tf.ragged.constant(sentences, dtype=tf.string, row_splits_dtype=tf.int64)))
+
     def tag_sentences(self, sentences):
         """One tag list per word list; ``None`` for a word past ``max_length`` (not tagged)."""
-        out = self._rows(self._tag_words(tf.ragged.constant(sentences, dtype=tf.string, row_splits_dtype=tf.int64)))
+        out = self.tag_token_lists(sentences)
         return [tags + [None] * (len(words) - len(tags)) for words, (_, tags, _) in zip(sentences, out)]
 
 
@@ -93,6 +103,32 @@ def read_test_sentences(path, info):
             raise
         raise UserInputError(f"{error} (a {MODEL_KIND} run is evaluated on CoNLL files: token<TAB>tag lines, "
                              "or CoNLL-U)") from None
+
+
+def check_pretokenized_conll(path):
+    """Refuse, in one line, a file whose lines are not CoNLL tokens (``evaluate --pretokenized``).
+
+    Every line but blank and ``#`` comment lines must hold a TAB, and its first field (CoNLL-U:
+    its FORM, the second) no whitespace: a sentence-per-line text or a table of texts fails here
+    instead of being read as odd tokens.
+    """
+    check_input_file(path, "test file")
+    conllu = str(path).lower().endswith(".conllu")
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip() or line.startswith("#"):
+                    continue
+                fields = line.split("\t")
+                token = fields[1] if conllu and len(fields) > 1 else fields[0]
+                if len(fields) < 2 or any(char.isspace() for char in token):
+                    problem = "has no TAB" if len(fields) < 2 else f"has a token with whitespace ({token[:40]!r})"
+                    raise UserInputError(
+                        f"--pretokenized: {path} is not a CoNLL file (line {number} {problem}); evaluate reads "
+                        "gold tokens from token<TAB>tag lines (a blank line between sentences) or CoNLL-U")
+    except UnicodeDecodeError as error:
+        raise UserInputError(f"--pretokenized: {path} is not UTF-8 text ({error.reason})") from None
 
 
 def _shown_confusion(scores):
@@ -121,8 +157,11 @@ def _report(run_dir, test_file, metrics, scores, entity):
     return "\n".join(lines)
 
 
-def evaluate_tagger_file(run_dir, test_file, output_dir=None, batch_size=None, log=print):
+def evaluate_tagger_file(run_dir, test_file, output_dir=None, batch_size=None, pretokenized=False, log=print):
     """Score the run's best model on a tagged CoNLL file; writes ``metrics.json`` and ``confusion_matrix.png``.
+
+    The file's tokens are tagged as given; with ``pretokenized`` a file that is not CoNLL is refused
+    (:func:`check_pretokenized_conll`) before anything is loaded.
 
     Gold tags the run never saw and words past ``max_length`` count as errors (named in the
     report). Entity scores compare the gold tags as written with the predictions (an untagged
@@ -132,6 +171,8 @@ def evaluate_tagger_file(run_dir, test_file, output_dir=None, batch_size=None, l
         the metrics dict (also in ``<output_dir>/metrics.json``).
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
+    if pretokenized:
+        check_pretokenized_conll(test_file)
     output_dir = prepare_output_dir(output_dir or default_output_dir(run_dir, test_file))
     sentences = read_test_sentences(test_file, info)
     model, tokenizer, info = load_tagger_run(run_dir)
@@ -190,28 +231,63 @@ def _predict_conll(predictor, reader, handle, batch_size, total):
     progress.close()
 
 
-def _predict_table(predictor, reader, column, writer, batch_size, total):
+def _predict_table(predictor, reader, column, writer, batch_size, total, pretokenized=False):
     progress = Progress(total, "predict", unit="rows")
     for batch in batches(reader.rows(), batch_size):
-        tagged = predictor.tag_texts([reader.text(row, column, line) for line, row in batch])
+        texts = [reader.text(row, column, line) for line, row in batch]
+        tagged = predictor.tag_token_lists([text.split() for text in texts]) if pretokenized else \
+            predictor.tag_texts(texts)
         for (_, row), (words, tags, scores) in zip(batch, tagged):
             writer.write(row, [words, tags, scores])
         progress.advance(len(batch))
     progress.close()
 
 
+def _text_lines(path):
+    """The lines of a UTF-8 text file (without line ends), read lazily; bad UTF-8 is one error line."""
+    with open(path, encoding="utf-8-sig") as handle:
+        try:
+            for line in handle:
+                yield line.rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            raise UserInputError(f"{path} is not UTF-8 text ({error.reason})") from None
+
+
+def _predict_text_lines(predictor, path, handle, batch_size, total):
+    """One pre-tokenised sentence per line in, CoNLL (token<TAB>tag, blank line after each) out."""
+    progress = Progress(total, "predict", unit="sentences")
+    for batch in batches(_text_lines(path), batch_size):
+        sentences = [line.split() for line in batch]
+        with_words = [words for words in sentences if words]
+        tags = iter(predictor.tag_sentences(with_words) if with_words else [])
+        for words in sentences:
+            for word, tag in zip(words, next(tags) if words else []):
+                handle.write(f"{word}\t{tag or UNTAGGED}\n")
+            handle.write("\n")
+        progress.advance(len(batch))
+    progress.close()
+
+
 def predict_tagger_file(run_dir, input_file, output_file, batch_size=None, text_column=None, input_format=None,
-                        log=print):
+                        pretokenized=False, log=print):
     """Tag a CoNLL file (a predicted-tag column appended) or the texts of a CSV/TSV/JSONL table
     (:data:`TABLE_COLUMNS` appended), streamed in batches and written atomically.
+
+    With ``pretokenized``, a table's texts are split at whitespace only and a ``*.txt`` file is
+    read as one pre-tokenised sentence per line (written as CoNLL; see the module docstring).
 
     Returns:
         the number of sentences (CoNLL) or rows (tables) tagged.
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     column = text_column or "text"
-    kind = input_kind(input_file, input_format, column)
-    if kind in ("conll", "conllu"):
+    text_file = pretokenized and not input_format and str(input_file).lower().endswith(".txt")
+    kind = "text" if text_file else input_kind(input_file, input_format, column)
+    if kind == "text":
+        check_input_file(input_file)
+        reader = None
+        total = sum(1 for _ in _text_lines(input_file))
+    elif kind in ("conll", "conllu"):
         reader = ConllReader(input_file, kind)
         total = reader.count()
     else:
@@ -219,14 +295,16 @@ def predict_tagger_file(run_dir, input_file, output_file, batch_size=None, text_
         reader.require_column(column)
         total = reader.count(column)
     check_output_file(input_file, output_file)
-    conll = isinstance(reader, ConllReader)
+    table = isinstance(reader, TableReader)
     with atomic_output(output_file, newline="") as handle:
-        writer = None if conll else TableWriter(handle, reader, TABLE_COLUMNS)  # a clash fails here, early
+        writer = TableWriter(handle, reader, TABLE_COLUMNS) if table else None  # a clash fails here, early
         model, tokenizer, info = load_tagger_run(run_dir)
         predictor, size = TaggerPredictor(model, tokenizer, info), batch_size_of(info, batch_size)
-        if conll:
-            _predict_conll(predictor, reader, handle, size, total)
+        if kind == "text":
+            _predict_text_lines(predictor, input_file, handle, size, total)
+        elif table:
+            _predict_table(predictor, reader, column, writer, size, total, pretokenized)
         else:
-            _predict_table(predictor, reader, column, writer, size, total)
-    log(f"tagged {total} {'sentences' if conll else 'rows'}: {output_file}")
+            _predict_conll(predictor, reader, handle, size, total)
+    log(f"tagged {total} {'rows' if table else 'sentences'}: {output_file}")
     return total

@@ -17,9 +17,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.data.conll import UNKNOWN_TAG_ID, is_bio_tagset
-from keras_llm.data.tagging import PAD_MULTIPLE, tagging_dataset, trim_to_longest  # noqa: F401  (old home)
-from keras_llm.data.token_alignment import IGNORE_LABEL, align_words
+from keras_llm.data.tagging import PAD_MULTIPLE, tagger_inputs, tagging_dataset, trim_to_longest  # noqa: F401
+from keras_llm.data.token_alignment import IGNORE_LABEL
 from keras_llm.errors import UserInputError
+from keras_llm.models.token_classifier import char_features_of
 from keras_llm.training.classifier import ClassifierTrainingConfig, fine_tuning_optimizer
 from keras_llm.training.entity_metrics import entity_scores
 from keras_llm.training.metrics import MaskedTokenAccuracy
@@ -71,10 +72,10 @@ def predict_tags(model, tokenizer, words, max_length, batch_size=64):
         float list (the softmax probability of the chosen tag; 0 for truncated words).
     """
     data = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(words, dtype=tf.string)).ragged_batch(batch_size)
-    ids, scores = [], []
+    ids, scores, char_spec = [], [], char_features_of(model)
     for batch in data:
-        out = align_words(tokenizer, batch, max_length)
-        probabilities = tf.nn.softmax(tf.cast(model(trim_to_longest(out)[0], training=False), tf.float32), axis=-1)
+        inputs, _, out = tagger_inputs(tokenizer, batch, max_length, char_spec)
+        probabilities = tf.nn.softmax(tf.cast(model(inputs, training=False), tf.float32), axis=-1)
         per_word = tf.gather(probabilities, out["first_piece"], batch_dims=1)  # (batch, words, tags) ragged
         guess = np.argmax(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
         best = np.max(per_word.flat_values.numpy(), axis=-1) if per_word.flat_values.shape[0] else []
@@ -157,10 +158,12 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
         the Keras ``History``.
     """
     (train_sentences, train_ids), (valid_sentences, valid_ids) = train, valid
+    char_spec = char_features_of(model)
     train_data = tagging_dataset(tokenizer, [s.words for s in train_sentences], train_ids, config.max_length,
-                                 config.batch_size, shuffle=True, seed=config.seed, epochs=config.epochs)
+                                 config.batch_size, shuffle=True, seed=config.seed, epochs=config.epochs,
+                                 char_spec=char_spec)
     valid_data = tagging_dataset(tokenizer, [s.words for s in valid_sentences], valid_ids, config.max_length,
-                                 config.eval_batch_size)
+                                 config.eval_batch_size, char_spec=char_spec)
     steps_per_epoch = max(1, -(-len(train_sentences) // config.batch_size))
     model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
                   loss=tagger_loss(), metrics=[word_accuracy()],
