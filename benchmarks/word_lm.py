@@ -136,8 +136,9 @@ def run_ngram(out, train_path, test_path, min_count, orders):
         before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         lm = NGramLanguageModel(order).fit(train_ids, tokenizer.vocab_size)
-        # cross_entropy averages over every token but the first, each from its order - 1 predecessors.
-        nats = lm.cross_entropy(test_ids)
+        # Every token but the first, each from its order - 1 predecessors (as `evaluate` scores the neural
+        # models): cross_entropy averages over all tokens, the first one predicted from no history.
+        nats = (lm.cross_entropy(test_ids) * len(test_ids) + lm.log_prob([], int(test_ids[0]))) / (len(test_ids) - 1)
         after = resource.getrusage(resource.RUSAGE_SELF)
         results.append({
             "model": f"{order}-gram, modified Kneser-Ney", "perplexity": float(np.exp(nats)), "cross_entropy": nats,

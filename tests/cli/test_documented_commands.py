@@ -187,6 +187,8 @@ RUN_DIRS = {
     "runs/transformer-spa-eng": "translator", "/tmp/spa/run": "translator", "runs/bert-pos-ewt": "tagger",
     "runs/mlm": "masked_lm", "runs/amazon": "classifier", "runs/ewt-small": "tagger", "runs/gpt-small": "gpt",
     "runs/translator-small": "translator", "kl-run": "gpt", "runs/contracts": "classifier",
+    # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
+    "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
