@@ -132,17 +132,21 @@ def run_ngram(out, train_path, test_path, min_count, orders):
     test_ids = np.asarray(tokenizer.encode(test_text), np.int64)
     unknown = int(np.sum(test_ids[1:] == tokenizer.unknown_token_id))
     results = []
-    for order in orders:
+    # All of train.txt, and the first 90% of its tokens: exactly what the neural models train on (the
+    # trainer keeps the rest for its validation loss; split_train_validation cuts the same way).
+    for order, counted in [(order, part) for order in orders for part in ("all", "90%")]:
+        counted_ids = train_ids if counted == "all" else train_ids[:int(len(train_ids) * 0.9)]
         before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
-        lm = NGramLanguageModel(order).fit(train_ids, tokenizer.vocab_size)
+        lm = NGramLanguageModel(order).fit(counted_ids, tokenizer.vocab_size)
         # Every token but the first, each from its order - 1 predecessors (as `evaluate` scores the neural
         # models): cross_entropy averages over all tokens, the first one predicted from no history.
         nats = (lm.cross_entropy(test_ids) * len(test_ids) + lm.log_prob([], int(test_ids[0]))) / (len(test_ids) - 1)
         after = resource.getrusage(resource.RUSAGE_SELF)
         results.append({
-            "model": f"{order}-gram, modified Kneser-Ney", "perplexity": float(np.exp(nats)), "cross_entropy": nats,
-            "train_tokens": len(train_ids), "test_tokens": len(test_ids), "unknown_test_tokens": unknown,
+            "model": f"{order}-gram, modified Kneser-Ney ({counted} of train.txt)", "perplexity": float(np.exp(nats)),
+            "cross_entropy": nats, "train_tokens": len(counted_ids), "test_tokens": len(test_ids),
+            "unknown_test_tokens": unknown,
             "vocabulary": tokenizer.vocab_size, "min_count": min_count, "wall_seconds": time.perf_counter() - started,
             "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "load_average": {"mean": os.getloadavg()[0]},
