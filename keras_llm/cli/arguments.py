@@ -108,7 +108,9 @@ def add_shared_train_arguments(train):
     train.add_argument("--steps", type=positive_int, help="optimizer steps (recipes counted in steps)")
     train.add_argument("--eval-interval", type=positive_int, help="steps between evaluations")
     train.add_argument("--eval-batches", type=positive_int)
-    train.add_argument("--tokenizer", choices=["char", "bpe"], help="GPT recipes: override the tokenizer")
+    train.add_argument("--tokenizer", choices=["char", "word", "bpe"],
+                       help="language-model recipes (GPT, LSTM): override the tokenizer; word: vocabulary from the "
+                            "training corpus (see --min-count), other words become [UNK]")
     train.add_argument("--max-length", type=positive_int, help="context length / longest input in tokens")
     train.add_argument("--num-layers", type=positive_int, help="layers of a model trained from scratch")
     train.add_argument("--max-minutes", type=positive_float, metavar="M",

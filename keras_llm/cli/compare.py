@@ -1,6 +1,7 @@
 """`keras-llm compare`: several models on one split with one budget, and a report (keras_llm.experiments).
 
-    keras-llm compare --corpus FILE [--models gpt,lstm,gru,ngram] [--steps N | --max-minutes M] ...
+    keras-llm compare --corpus FILE [--valid HELD_OUT] [--tokenizer word --min-count N] [--models gpt,lstm,gru,ngram]
+        [--steps N | --max-minutes M] ...
     keras-llm compare --task classify --train FILE [--valid FILE] [--models bert,bilstm,gru,bow] ...
 """
 
@@ -17,15 +18,20 @@ def add_commands(commands):
                         "bag-of-n-grams classifiers on one labelled table) with one split and budget; write a report")
     compare.add_argument("--task", choices=("lm", "classify"), default="lm",
                          help="lm: language models on --corpus (default); classify: text classifiers on --train")
-    compare.add_argument("--corpus", help="lm: UTF-8 text file (first 90%% trains, last 10%% validates)")
+    compare.add_argument("--corpus", help="lm: UTF-8 text file (first 90%% trains, last 10%% validates unless --valid)")
     compare.add_argument("--train", dest="train_file", help="classify: CSV/TSV with a header row")
     compare.add_argument("--valid", dest="valid_file",
-                         help="classify: validation CSV/TSV (default: a stratified 10%% split of --train)")
+                         help="lm: held-out UTF-8 text every model is scored on, with the vocabulary of --corpus "
+                              "(default: the last 10%% of --corpus); classify: validation CSV/TSV (default: a "
+                              "stratified 10%% split of --train)")
     compare.add_argument("--text-column", help="classify: text column (default text)")
     compare.add_argument("--label-column", help="classify: label column (default label)")
     compare.add_argument("--epochs", type=int,
                          help="classify: most epochs per neural model (default 5)")
     compare.add_argument("--tokenizer", help="char, word or bpe (default char)")
+    compare.add_argument("--min-count", type=int,
+                         help="word: keep tokens seen at least N times in the training text (default 2); the rest "
+                              "are [UNK]")
     compare.add_argument("--models", help="comma-separated (default gpt,lstm,gru,ngram; classify: bert,bilstm,gru,bow)")
     compare.add_argument("--params", type=int,
                          help="parameters of each neural model, ±25%% (default: baby GPT, ~0.8M)")
@@ -67,16 +73,18 @@ def _compare(args):
     if not args.corpus:
         raise UserInputError("compare needs --corpus FILE (or --task classify --train FILE)")
     settings = LMComparisonSettings(
-        jit_compile=False if args.no_jit else None, verbose=2,
-        **given(args, "tokenizer", "models", "params", "steps", "minutes", "out_dir", "sequence_length", "batch_size",
-                "seed", "ngram_order", "eval_interval", "eval_batches", "sample_tokens"))
+        jit_compile=False if args.no_jit else None, verbose=2, valid_path=args.valid_file,
+        **given(args, "tokenizer", "min_count", "models", "params", "steps", "minutes", "out_dir", "sequence_length",
+                "batch_size", "seed", "ngram_order", "eval_interval", "eval_batches", "sample_tokens"))
     settings.command = _lm_command(args.corpus, settings)
     compare_language_models(args.corpus, settings)
 
 
 def _lm_command(corpus, s):
     """The `keras-llm compare` line that reproduces checked settings ``s`` (every resolved value spelled out)."""
-    parts = ["keras-llm compare", f"--corpus {corpus}", f"--tokenizer {s.tokenizer}", f"--models {','.join(s.models)}"]
+    parts = ["keras-llm compare", f"--corpus {corpus}"] + ([f"--valid {s.valid_path}"] if s.valid_path else [])
+    parts += [f"--tokenizer {s.tokenizer}"] + ([f"--min-count {s.min_count}"] if s.tokenizer == "word" else [])
+    parts += [f"--models {','.join(s.models)}"]
     parts += [f"--params {s.params}"] if s.params else []
     parts += [f"--steps {s.steps}"] if s.steps else [f"--max-minutes {s.minutes:g}"]
     parts += [f"--output-dir {s.out_dir}", f"--max-length {s.sequence_length}", f"--batch-size {s.batch_size}",

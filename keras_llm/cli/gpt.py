@@ -1,6 +1,7 @@
-"""`keras-llm` commands of the GPT task: `train <gpt recipe>`, `generate`, `export`.
+"""`keras-llm` commands of the language-model task (GPT and RNN LMs): `train <recipe>`, `generate`, `export`.
 
-    keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|bpe] ...
+    keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|word|bpe] [--min-count N] ...
+    keras-llm train lstm-lm --corpus train.txt [--tokenizer word] [--min-count N] [--max-length N] ...
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
     keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
     keras-llm evaluate RUN_DIR --test held_out.txt [--stride N] [--batch-size N] [--output-dir DIR]
@@ -20,9 +21,10 @@ from keras_llm.cli.arguments import (
     step_training_overrides,
 )
 from keras_llm.cli.file_options import add_option_once, add_text_column_option
+from keras_llm.errors import UserInputError
 
-RECIPE_KINDS = ("gpt",)
-TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "max_length",
+RECIPE_KINDS = ("gpt", "rnn_lm")
+TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "min_count", "max_length",
                            "num_layers", "hidden_dim"})
 EVALUATE_OPTIONS = frozenset({"stride"})
 PREDICT_OPTIONS = frozenset({"text_column", "max_new_tokens", "decoding", "temperature", "top_k", "top_p", "seed",
@@ -48,6 +50,13 @@ def add_commands(commands):
                           help="beam search with this many beams (prompt + new tokens must fit the context)")
     generate.add_argument("--length-penalty", type=finite_float, help="beam search length penalty (default 1)")
     return {"generate": _generate}
+
+
+def add_train_arguments(train_parser):
+    """`keras-llm train` options only language-model recipes read."""
+    train_parser.add_argument("--min-count", type=positive_int,
+                              help="--tokenizer word: keep words seen at least N times in the training corpus "
+                                   "(default 2); the others are one unknown word, [UNK]")
 
 
 def add_evaluate_arguments(parser):
@@ -87,16 +96,30 @@ def predict(args, run_info):
 
 
 def train(args):
-    from keras_llm.runs import train_gpt_run
+    from keras_llm.runs import load_recipe, train_gpt_run
+    from keras_llm.runs.rnn_lm import RNN_LM, train_rnn_lm_run
 
     model = given(args, "max_length", "num_layers", "hidden_dim")
-    tokenizer = {"kind": args.tokenizer} if args.tokenizer else None
-    run_dir, _ = train_gpt_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
-                               training_overrides=step_training_overrides(args), model_overrides=model,
-                               tokenizer_overrides=tokenizer, verbose=args.verbose)
+    tokenizer = given(args, "min_count")
+    if args.tokenizer:
+        tokenizer["kind"] = args.tokenizer
+    kind = load_recipe(args.recipe).get("model")
+    if "min_count" in tokenizer and tokenizer.get("kind", _recipe_tokenizer(args.recipe)) != "word":
+        raise UserInputError("--min-count applies to word-level tokenizers; add --tokenizer word")
+    train_run = train_rnn_lm_run if kind == RNN_LM else train_gpt_run
+    run_dir, _ = train_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
+                           training_overrides=step_training_overrides(args), model_overrides=model,
+                           tokenizer_overrides=tokenizer or None, verbose=args.verbose)
     print(f"done. Generate: keras-llm generate {run_dir} --prompt 'ROMEO:'   "
+          f"Evaluate: keras-llm evaluate {run_dir} --test HELD_OUT.txt   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir
+
+
+def _recipe_tokenizer(recipe_name):
+    from keras_llm.runs import load_recipe
+
+    return load_recipe(recipe_name).get("tokenizer", {}).get("kind", "char")
 
 
 def _decoding_options(args, run_info):
@@ -112,12 +135,16 @@ def _decoding_options(args, run_info):
 
 def _generate(args):
     from keras_llm.generation import beam_generate, generate
-    from keras_llm.runs import load_gpt_run
+    from keras_llm.generation.rnn_generate import generate_rnn
+    from keras_llm.runs.gpt_files import load_language_model_run
+    from keras_llm.runs.rnn_lm import RNN_LM
 
-    model, tokenizer, run_info = load_gpt_run(args.run_dir)
+    model, tokenizer, run_info = load_language_model_run(args.run_dir)
     options = _decoding_options(args, run_info)
     prompts = args.prompt or [run_info.get("sample", {}).get("prompt", "\n")]
-    if options.num_beams > 1:
+    if run_info["model"] == RNN_LM:
+        completions = generate_rnn(model, tokenizer, prompts, options)
+    elif options.num_beams > 1:
         completions = beam_generate(model, tokenizer, prompts, options)
     else:
         completions = generate(model, tokenizer, prompts, options, use_cache=not args.no_cache)
@@ -129,12 +156,15 @@ def _generate(args):
 
 def export(args, run_info):
     from keras_llm.export import export_text_generator
-    from keras_llm.runs import load_gpt_run
+    from keras_llm.generation.rnn_generate import RNNGenerator
     from keras_llm.runs.gpt import decoding_options
+    from keras_llm.runs.gpt_files import load_language_model_run
+    from keras_llm.runs.rnn_lm import RNN_LM
 
-    model, tokenizer, run_info = load_gpt_run(args.run_dir)
+    model, tokenizer, run_info = load_language_model_run(args.run_dir)
     options = decoding_options(run_info.get("sample"))
+    generator = RNNGenerator(model, tokenizer) if run_info["model"] == RNN_LM else None
     path = export_text_generator(model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
                                  max_new_tokens=options.max_new_tokens, temperature=options.temperature,
-                                 top_k=options.top_k)
+                                 top_k=options.top_k, generator=generator)
     print(f"exported to {path}")

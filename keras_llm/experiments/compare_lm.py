@@ -58,6 +58,9 @@ class LMComparisonSettings:
 
     Args:
         tokenizer: ``"char"``, ``"word"`` or ``"bpe"`` (byte-level BPE of ``bpe_vocab_size``).
+        valid_path: a held-out UTF-8 text file that validates every model (then the whole corpus
+            trains, and the vocabulary comes from it alone); None = the last 10% of the corpus.
+        min_count: word level: tokens seen fewer times in the training text are ``[UNK]``.
         models: names from ``gpt, lstm, gru, ngram`` (a comma-separated string or a sequence;
             kept as a tuple).
         params: target parameter count of every neural model (±25%); None = the baby GPT
@@ -80,6 +83,8 @@ class LMComparisonSettings:
     """
 
     tokenizer: str = "char"
+    valid_path: str | None = None
+    min_count: int = 2
     models: tuple = MODELS
     params: int | None = None
     steps: int | None = None
@@ -110,6 +115,7 @@ class LMComparisonSettings:
         self.batch_size = positive_int("batch size", self.batch_size)
         self.eval_batches = positive_int("eval batches", self.eval_batches)
         self.sample_tokens = positive_int("sample tokens", self.sample_tokens)
+        self.min_count = positive_int("min_count", self.min_count)
         self.ngram_order = positive_int(
             "n-gram order", DEFAULT_NGRAM_ORDER[self.tokenizer] if self.ngram_order is None else self.ngram_order)
         self.eval_interval = positive_int(
@@ -154,7 +160,9 @@ def compare_language_models(corpus, settings=None, log=print, **fields):
         raise UserInputError("compare_language_models: pass either settings or keyword fields, not both")
     settings = settings or LMComparisonSettings(**fields)
     text = read_text(corpus)
-    tokens = share_tokens(text, settings.tokenizer, settings.sequence_length, settings.bpe_vocab_size)
+    valid_text = None if settings.valid_path is None else read_text(settings.valid_path)
+    tokens = share_tokens(text, settings.tokenizer, settings.sequence_length, settings.bpe_vocab_size,
+                          valid_text=valid_text, min_count=settings.min_count)
     if "ngram" in settings.models and len(tokens.train_ids) < settings.ngram_order:
         raise UserInputError(f"corpus too small: {len(tokens.train_ids)} training tokens for an n-gram order of "
                              f"{settings.ngram_order}")
@@ -163,8 +171,9 @@ def compare_language_models(corpus, settings=None, log=print, **fields):
                for name in settings.models if name in NEURAL_MODELS}
     windows = trainer_validation_windows(tokens.trainer_valid_ids, settings.sequence_length, settings.batch_size,
                                          settings.eval_batches)
+    where = f"from {settings.valid_path}" if settings.valid_path else "(last 10% of the corpus)"
     log(f"compare: {len(text):,} characters → {len(tokens.train_ids):,} training / {len(tokens.valid_ids):,} "
-        f"validation {settings.tokenizer} tokens, vocabulary {tokens.vocab_size}")
+        f"validation {settings.tokenizer} tokens {where}, vocabulary {tokens.vocab_size}")
     training = settings.training_config()
     results = []
     for name in settings.models:
@@ -187,7 +196,9 @@ def settings_record(corpus, text, tokens, settings, training):
     return {
         "corpus": os.path.abspath(os.fspath(corpus)), "corpus_characters": len(text),
         "corpus_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "tokenizer": s.tokenizer, "vocab_size": tokens.vocab_size, "train_tokens": len(tokens.train_ids),
+        "valid_path": None if s.valid_path is None else os.path.abspath(os.fspath(s.valid_path)),
+        "tokenizer": s.tokenizer, "min_count": s.min_count if s.tokenizer == "word" else None,
+        "vocab_size": tokens.vocab_size, "train_tokens": len(tokens.train_ids),
         "valid_tokens": len(tokens.valid_ids), "trainer_valid_tokens": len(tokens.trainer_valid_ids),
         "models": list(names), "params": s.params, "steps": s.steps, "minutes": s.minutes,
         "sequence_length": s.sequence_length, "batch_size": s.batch_size, "learning_rate": s.learning_rate,

@@ -22,11 +22,12 @@ class TextGeneratorModule(tf.Module):
     their last tokens; invalid UTF-8 is replaced, unknown characters are dropped.
     """
 
-    def __init__(self, model, tokenizer, max_new_tokens=100, temperature=0.8, top_k=200):
+    def __init__(self, model, tokenizer, max_new_tokens=100, temperature=0.8, top_k=200, generator=None):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
-        self.generator = Generator(model, tokenizer)
+        # Anything with complete(prompts, options): a GPT's Generator, or an RNN LM's RNNGenerator.
+        self.generator = generator if generator is not None else Generator(model, tokenizer)
         self.defaults = (int(max_new_tokens), float(temperature), int(top_k))
 
     def _complete(self, prompts, max_new_tokens, temperature, top_k, seed):
@@ -61,6 +62,8 @@ class TextGeneratorModule(tf.Module):
 
 def export_text_generator(model, tokenizer, base_dir="saved_models", name="gpt", **defaults):
     """Write ``<base_dir>/<name>/<version>/`` (TF Serving layout); returns that path.
+
+    ``defaults`` are :class:`TextGeneratorModule`'s (``generator=RNNGenerator(model, tokenizer)`` for an RNN LM).
 
     Example:
         >>> path = export_text_generator(model, tokenizer, name="gpt-shakespeare-char")

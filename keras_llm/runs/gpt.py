@@ -18,7 +18,7 @@ from keras_llm.models import GPTConfig, build_gpt, parameter_count
 from keras_llm.runs.layout import check_resumed_data, load_trained_run, steps_trained, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
-from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, load_tokenizer
+from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, WordTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
 from keras_llm.training.run_callbacks import run_paths
 
@@ -28,13 +28,67 @@ def _corpus_path(recipe, corpus):
     return path if corpus else bundled_data_file(path)
 
 
-def _make_tokenizer(spec, text):
+TOKENIZER_KINDS = ("char", "word", "bpe")
+DEFAULT_MIN_COUNT = 2  # word level: a word seen once in training is an unknown word ([UNK])
+
+
+def make_tokenizer(spec, text):
+    """The tokenizer a recipe's ``tokenizer:`` section (with overrides) asks for, trained on ``text``.
+
+    ``spec`` keys: ``kind`` (``char``, ``word`` or ``bpe``), ``vocab_size`` (bpe), ``min_count`` and
+    ``lowercase`` (word: the vocabulary is every token seen at least ``min_count`` times in ``text``;
+    every other word of any later text maps to ``[UNK]``).
+
+    Example:
+        >>> make_tokenizer({"kind": "word", "min_count": 2}, "a b a b c\n").vocabulary
+        ['[UNK]', 'a', 'b']
+    """
     kind = spec.get("kind", "char")
     if kind == "char":
         return CharTokenizer.train(text)
     if kind == "bpe":
         return ByteBPETokenizer.train(text, vocab_size=int(spec.get("vocab_size", 512)))
-    raise UserInputError(f"unknown tokenizer kind {kind!r}; use 'char' or 'bpe'")
+    if kind == "word":
+        return word_tokenizer(text, int(spec.get("min_count", DEFAULT_MIN_COUNT)), bool(spec.get("lowercase", False)))
+    raise UserInputError(f"unknown tokenizer kind {kind!r}; use one of {', '.join(TOKENIZER_KINDS)}")
+
+
+def word_tokenizer(text, min_count, lowercase=False):
+    """A :class:`WordTokenizer` over the tokens of ``text`` seen at least ``min_count`` times.
+
+    Raises:
+        UserInputError: no word reaches ``min_count`` (the vocabulary would be ``[UNK]`` and line breaks only).
+    """
+    tokenizer = WordTokenizer.train(text, min_frequency=min_count, lowercase=lowercase)
+    words = [token for token in tokenizer.vocabulary if token not in ("[UNK]", "\n")]
+    if not words:
+        raise UserInputError(f"word vocabulary is empty: no word occurs at least min_count={min_count} times in the "
+                             f"training text; lower min_count or use a longer corpus")
+    return tokenizer
+
+
+def tokenizer_spec(recipe, overrides):
+    """The recipe's ``tokenizer:`` section with ``overrides`` on top (what run.json records)."""
+    return {**recipe.get("tokenizer", {}), **(overrides or {})}
+
+
+def corpus_token_ids(recipe, corpus, run_dir, tokenizer_overrides):
+    """Read the corpus, train (or, resuming, reload) the run's tokenizer and encode the corpus.
+
+    Returns:
+        ``(corpus_path, data_sha256, tokenizer, token_ids int32 (num_tokens,), tokenizer spec)``.
+    """
+    corpus_path = _corpus_path(recipe, corpus)
+    text = read_text(corpus_path)  # says in one line what is wrong with the file, if anything
+    fingerprint = check_resumed_data(run_dir, corpus_path)
+    tokenizer_dir = run_paths(run_dir)["tokenizer"]
+    spec = tokenizer_spec(recipe, tokenizer_overrides)
+    if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
+        tokenizer = load_tokenizer(tokenizer_dir)
+    else:
+        tokenizer = make_tokenizer(spec, text)
+    token_ids = np.asarray(tokenizer.encode(text), dtype=np.int32)
+    return corpus_path, fingerprint, tokenizer, token_ids, spec
 
 
 @run_lifecycle("gpt")
@@ -47,15 +101,8 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != "gpt":
         raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
-    corpus_path = _corpus_path(recipe, corpus)
-    text = read_text(corpus_path)  # says in one line what is wrong with the file, if anything
-    fingerprint = check_resumed_data(run_dir, corpus_path)
-    tokenizer_dir = run_paths(run_dir)["tokenizer"]
-    if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
-        tokenizer = load_tokenizer(tokenizer_dir)
-    else:
-        tokenizer = _make_tokenizer({**recipe.get("tokenizer", {}), **(tokenizer_overrides or {})}, text)
-    token_ids = np.asarray(tokenizer.encode(text), dtype=np.int32)
+    corpus_path, fingerprint, tokenizer, token_ids, spec = corpus_token_ids(recipe, corpus, run_dir,
+                                                                           tokenizer_overrides)
     model_config = GPTConfig(vocab_size=tokenizer.vocab_size,
                              **{**recipe["model_config"], **(model_overrides or {})})
     training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
@@ -64,10 +111,11 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     log(f"{recipe_name}: {parameter_count(model) / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
         f"{len(token_ids):,} tokens from {corpus_path}; run directory {run_dir}")
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer.save(tokenizer_dir)
+    tokenizer.save(run_paths(run_dir)["tokenizer"])
     sample = recipe.get("sample", {})
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
-                "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "model_config": vars(model_config),
+                "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,
+                "model_config": vars(model_config),
                 "training": vars(training), "sample": sample}
     write_run_info(run_dir, run_info)
 

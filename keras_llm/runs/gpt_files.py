@@ -1,4 +1,5 @@
-"""A trained GPT run applied to files: perplexity of a held-out text, completions of a prompts file.
+"""A trained language-model run (GPT or RNN LM) applied to files: perplexity of a held-out text,
+completions of a prompts file.
 
     evaluate_gpt_run("runs/gpt-shakespeare-char", "held_out.txt")          # metrics.json + report
     predict_gpt_file("runs/gpt-shakespeare-char", "prompts.txt", "completions.txt", options)
@@ -11,6 +12,8 @@ context, for twice the forward passes of non-overlapping windows (stride 1 would
 
 import os
 import random
+
+import numpy as np
 
 from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
@@ -30,8 +33,32 @@ from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.files import atomic_output
 from keras_llm.generation import beam_generate, generate
-from keras_llm.runs.gpt import load_gpt_run
-from keras_llm.runs.layout import read_run_info
+from keras_llm.generation.rnn_generate import generate_rnn
+from keras_llm.runs.layout import load_trained_run, read_run_info
+from keras_llm.runs.rnn_lm import RNN_LM
+from keras_llm.tokenizers import WordTokenizer
+
+LANGUAGE_MODELS = ("gpt", RNN_LM)  # the run.json ``model:`` values these commands read
+
+
+def read_language_model_info(run_dir):
+    """run.json of a GPT or RNN LM run (anything else is refused in one line)."""
+    info = read_run_info(run_dir)
+    if info.get("model") not in LANGUAGE_MODELS:
+        raise UserInputError(f"{run_dir} holds a {info.get('model')!r} run, not a language-model (GPT or RNN) run")
+    return info
+
+
+def load_language_model_run(run_dir, which="best"):
+    """``(model, tokenizer, run_info)`` of a GPT or RNN LM run."""
+    return load_trained_run(run_dir, read_language_model_info(run_dir)["model"], which)
+
+
+def context_length(info):
+    """Tokens per scoring window: a GPT's context; an RNN LM's training window (its state restarts per window)."""
+    if info["model"] == RNN_LM:
+        return int(info["sequence_length"])
+    return int(info["model_config"]["max_length"])
 
 
 def default_stride(context_length):
@@ -66,30 +93,36 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
     Returns:
         The metrics dict (also in ``<output_dir>/metrics.json``).
     """
-    info = read_run_info(run_dir, expected_model="gpt")
-    context = int(info["model_config"]["max_length"])
+    info = read_language_model_info(run_dir)
+    context = context_length(info)
     stride = default_stride(context) if stride is None else stride
     check_stride(stride, context)
     text = read_user_file(test_file, "test file")
     if not text.strip():
         raise UserInputError(f"test file is empty: {test_file}")
     output_dir = check_writable_directory(output_dir or default_output_dir(run_dir, test_file))
-    model, tokenizer, info = load_gpt_run(run_dir)
+    model, tokenizer, info = load_language_model_run(run_dir)
     ids = _test_token_ids(tokenizer, text, test_file)
     batch_size = batch_size or int(info.get("training", {}).get("batch_size", 32))
     progress = Progress(count_windows(len(ids), context, stride), "scoring", unit="windows")
     total_nats, scored = strided_negative_log_likelihood(model, ids, context, stride, batch_size,
                                                          on_batch=progress.advance)
     progress.close()
-    spelled, characters_scored = scored_characters(tokenizer, ids)
-    metrics = {**language_model_metrics(total_nats, scored, characters_scored),
-               "counts": {"tokens": len(ids), "tokens_scored": scored, "characters": len(text),
-                          "characters_scored": characters_scored,
-                          "characters_not_in_vocabulary": len(text) - spelled,
-                          "windows": count_windows(len(ids), context, stride)},
+    counts = {"tokens": len(ids), "tokens_scored": scored, "characters": len(text)}
+    if isinstance(tokenizer, WordTokenizer):
+        # Words outside the training vocabulary are one class, [UNK], scored like any other token; the
+        # characters [UNK] stands for are not spelled, so bits per character would not mean anything here.
+        characters_scored = None
+        counts["unknown_tokens"] = int(np.sum(np.asarray(ids[1:]) == tokenizer.unknown_token_id))
+    else:
+        spelled, characters_scored = scored_characters(tokenizer, ids)
+        counts.update(characters_scored=characters_scored, characters_not_in_vocabulary=len(text) - spelled)
+    counts["windows"] = count_windows(len(ids), context, stride)
+    metrics = {**language_model_metrics(total_nats, scored, characters_scored), "counts": counts,
                "settings": {"run_dir": os.path.abspath(run_dir), "test_file": os.path.abspath(test_file),
-                            "model_file": "best.keras", "context_length": context, "stride": stride,
-                            "tokenizer": type(tokenizer).__name__}}
+                            "model": info["model"], "model_file": "best.keras", "context_length": context,
+                            "stride": stride, "tokenizer": type(tokenizer).__name__,
+                            "vocabulary_size": tokenizer.vocab_size}}
     step = int(info.get("training", {}).get("steps", 0))
     write_evaluation(run_dir, output_dir, metrics, _report(metrics), step=step, log=log)
     return metrics
@@ -111,7 +144,11 @@ def _report(metrics):
     if metrics["bits_per_character"] is not None:
         lines.append(f"bits per char    {metrics['bits_per_character']:.4f} "
                      f"(over the {counts['characters_scored']:,} characters the scored tokens spell)")
-    if counts["characters_not_in_vocabulary"]:
+    if "unknown_tokens" in counts:
+        lines.append(f"unknown words    {counts['unknown_tokens']:,} of the {counts['tokens_scored']:,} scored tokens "
+                     f"({counts['unknown_tokens'] / counts['tokens_scored']:.2%}) are outside the training "
+                     f"vocabulary of {settings['vocabulary_size']:,}; each is scored as the one class [UNK]")
+    if counts.get("characters_not_in_vocabulary"):
         lines.append(f"note: {counts['characters_not_in_vocabulary']:,} characters of the file are not in the "
                      f"run's vocabulary; the tokenizer drops them, so they are not scored")
     return "\n".join(lines)
@@ -133,14 +170,17 @@ def predict_gpt_file(run_dir, input_file, output_file, options, batch_size=None,
     Returns:
         The number of prompts completed.
     """
-    read_run_info(run_dir, expected_model="gpt")
+    read_language_model_info(run_dir)
     records = RecordFile(input_file, field=text_column or "prompt")
     total = records.count()
     check_output_file(output_file, input_file)
-    model, tokenizer, info = load_gpt_run(run_dir)
+    model, tokenizer, info = load_language_model_run(run_dir)
     batch_size = batch_size or int(info.get("training", {}).get("batch_size", 32))
     seed = random.randrange(2**31) if options.seed is None else options.seed
-    complete = beam_generate if options.num_beams > 1 else generate
+    if info["model"] == RNN_LM:
+        complete = generate_rnn
+    else:
+        complete = beam_generate if options.num_beams > 1 else generate
     progress = Progress(total, "generating", unit="prompts")
     with atomic_output(output_file, newline="") as handle:
         writer = records.writer(handle, "completion")

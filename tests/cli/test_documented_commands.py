@@ -189,6 +189,8 @@ RUN_DIRS = {
     "runs/translator-small": "translator", "kl-run": "gpt", "runs/contracts": "classifier",
     "runs/gpt-budget": "gpt", "runs/tags-budget": "tagger", "runs/reviews-bilstm": "classifier",
     "runs/tags-minilm": "tagger",
+    # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
+    "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",

@@ -46,7 +46,8 @@ VALUES = {
     "--batch-size": "4", "--learning-rate": "0.0123", "--seed": "7", "--no-jit": None,
     "--strategy": "mirrored", "--tpu": "no-such-tpu", "--precision": "mixed_bfloat16", "--steps-per-execution": "2",
     "--corpus": lambda files, recipe: files["corpus_b"], "--steps": "7", "--eval-interval": "3",
-    "--eval-batches": "3", "--tokenizer": "bpe", "--max-length": "24", "--num-layers": "3", "--hidden-dim": "24",
+    "--eval-batches": "3", "--tokenizer": "bpe", "--min-count": "1", "--max-length": "24", "--num-layers": "3",
+    "--hidden-dim": "24",
     "--train": lambda files, recipe: _data_file(files, recipe, "train_b"),
     "--valid": lambda files, recipe: _data_file(files, recipe, "valid"),
     "--text-column": "title", "--label-column": "topic",
@@ -67,7 +68,7 @@ EXPENSIVE_FLAGS = {"--init-from"}
 DEFAULT_FLAG = {"gpt-shakespeare-char": "--tokenizer", "bert-mlm": "--eval-batches", "bert-classifier": "--valid",
                 "bert-sentiment": "--train", "tagger": "--tag-column", "bert-pos-ewt": "--num-layers",
                 "bilstm-pos-ewt": "--hidden-dim", "translator": "--source-column",
-                "transformer-spa-eng": "--max-length"}
+                "transformer-spa-eng": "--max-length", "lstm-lm": "--min-count"}
 
 # Flags that shape the model: besides run.json, the parameter count the run reports must change.
 SHAPE_FLAGS = {"--num-layers", "--hidden-dim"}
@@ -113,7 +114,7 @@ def _data_file(files, recipe, name):
 def _base_args(files, recipe):
     """The tiny data a recipe's run reads instead of its bundled (or missing) data."""
     kind = recipe["model"]
-    if kind in ("gpt", "bert-mlm"):
+    if kind in ("gpt", "rnn_lm", "bert-mlm"):
         return {"--corpus": files["corpus"]}
     if kind == "transformer-seq2seq":
         return {"--pairs": files["pairs"]}
