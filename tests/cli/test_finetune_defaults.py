@@ -196,3 +196,12 @@ def test_collapse_message_only_for_one_predicted_class_among_several_gold_classe
     topics = [f"topic{i}" for i in range(13)]
     assert collapse_message([4] * 30, [0, 4, 7] * 10, topics, "validation predictions") == (
         "validation predictions collapsed to one class (topic4: 30, each of the other 12 classes: 0)")
+
+
+def test_a_run_from_pretrained_weights_takes_the_recipes_pretrained_training():
+    recipe = load_recipe("bert-classifier")
+    scratch = _training_settings(recipe, None, {})
+    pretrained = _training_settings(recipe, None, {}, pretrained=True)
+    assert scratch.learning_rate == recipe["training"]["learning_rate"]
+    assert pretrained.learning_rate == recipe["pretrained_training"]["learning_rate"] < scratch.learning_rate / 5
+    assert _training_settings(recipe, None, {"learning_rate": 0.5}, pretrained=True).learning_rate == 0.5
