@@ -90,15 +90,15 @@ class LoadSampler(threading.Thread):
 
     def __init__(self, interval=10.0):
         super().__init__(daemon=True)
-        self.interval, self.samples, self._stop = interval, [], threading.Event()
+        self.interval, self.samples, self._done = interval, [], threading.Event()
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._done.is_set():
             self.samples.append(os.getloadavg()[0])
-            self._stop.wait(self.interval)
+            self._done.wait(self.interval)
 
     def stop(self):
-        self._stop.set()
+        self._done.set()
         self.join()
         return {"min": min(self.samples), "mean": float(np.mean(self.samples)), "max": max(self.samples)}
 
