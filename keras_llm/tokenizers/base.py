@@ -79,6 +79,19 @@ class Tokenizer(tf.Module):
         text = tf.strings.reduce_join(self._id_to_bytes.lookup(ids), axis=-1)
         return text[0] if single else text
 
+    def detokenize_continuation(self, prompts, ids):
+        """The text of ``ids`` generated after ``prompts``, to be printed right after each prompt.
+
+        Args:
+            prompts: ``tf.string`` ``(batch,)``, the texts the ids continue.
+            ids: int ``(batch, len)`` or ragged ``(batch, None)``, the new tokens of each row.
+
+        Returns:
+            ``tf.string`` ``(batch,)``. Tokenizers whose ids spell their own spacing (characters,
+            bytes) return ``detokenize(ids)``; a word tokenizer adds the space it puts between words.
+        """
+        return self.detokenize(ids)
+
     @staticmethod
     def _id_batch(ids):
         """Any accepted form of ids → ``(int64 RaggedTensor (batch, None), was_one_sequence)``."""

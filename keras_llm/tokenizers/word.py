@@ -165,6 +165,32 @@ class WordTokenizer(Tokenizer):
         text = tf.strings.reduce_join(ids.with_flat_values(joined), axis=-1)
         return text[0] if single else text
 
+    def detokenize_continuation(self, prompts, ids):
+        """``detokenize(ids)``, with a leading space where the spacing rule puts one between the prompt's
+        last token and the first new one (none after a prompt that ends in whitespace or is empty).
+
+        Example:
+            >>> tok.detokenize_continuation(["the cat"], [tok.encode("sat.")]).numpy()
+            array([b' sat.'], dtype=object)
+        """
+        prompts = tf.convert_to_tensor(prompts, dtype=tf.string)
+        text = self.detokenize(ids)
+        ids, _ = self._id_batch(ids)
+        ids = tf.ragged.boolean_mask(ids, (ids >= 0) & (ids < len(self._vocabulary)))
+        prompt_ids = tf.cast(self.tokenize(prompts), tf.int64)
+        has_prompt = prompt_ids.row_lengths() > 0
+        has_new = ids.row_lengths() > 0
+        # The last prompt id and the first new id of each row; a 0 ([UNK]) appended to the flat ids keeps
+        # the gathers in range when rows are empty (those rows are masked by has_prompt / has_new).
+        prompt_flat = tf.concat([prompt_ids.flat_values, tf.zeros([1], tf.int64)], 0)
+        new_flat = tf.concat([ids.flat_values, tf.zeros([1], tf.int64)], 0)
+        last_prompt = tf.gather(prompt_flat, tf.maximum(prompt_ids.row_limits() - 1, 0))
+        first_new = tf.gather(new_flat, ids.row_starts())
+        ends_in_space = tf.strings.regex_full_match(prompts, r"(?s).*\s")
+        space = (has_prompt & has_new & ~ends_in_space & ~tf.gather(self._glue_right, last_prompt)
+                 & ~tf.gather(self._glue_left, first_new))
+        return tf.strings.join([tf.where(space, " ", ""), text])
+
     def get_config(self):
         """JSON-able config; ``WordTokenizer(**config)`` rebuilds the tokenizer."""
         return {"vocabulary": self.vocabulary, "lowercase": self.lowercase}
