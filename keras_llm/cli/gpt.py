@@ -2,7 +2,7 @@
 
     keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|bpe] ...
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
-    keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
+    keras-llm export RUN_DIR [--name NAME] [--base-dir DIR] [--xla]
     keras-llm evaluate RUN_DIR --test held_out.txt [--stride N] [--batch-size N] [--output-dir DIR]
     keras-llm predict RUN_DIR --input prompts.txt --output completions.txt [--max-new-tokens N] [--decoding greedy]
 
@@ -22,6 +22,7 @@ from keras_llm.cli.arguments import (
 from keras_llm.cli.file_options import add_option_once, add_text_column_option
 
 RECIPE_KINDS = ("gpt",)
+EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "max_length",
                            "num_layers", "hidden_dim"})
 EVALUATE_OPTIONS = frozenset({"stride"})
@@ -136,5 +137,5 @@ def export(args, run_info):
     options = decoding_options(run_info.get("sample"))
     path = export_text_generator(model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
                                  max_new_tokens=options.max_new_tokens, temperature=options.temperature,
-                                 top_k=options.top_k)
+                                 top_k=options.top_k, xla=args.xla)
     print(f"exported to {path}")
