@@ -83,8 +83,8 @@ class _DecodingLoop:
         width = self.prompt_ids.shape[1]
         # A request that fits its window never slides; leaving the test out then also spares XLA a copy
         # of the whole cache per step (a conditional returns fresh buffers, even from the idle branch).
-        self.never_full = bool(fits_window) or (isinstance(window, int) and isinstance(self.max_new_tokens, int) and width is not None
-                           and width + self.max_new_tokens <= window)
+        self.never_full = bool(fits_window) or (isinstance(window, int) and isinstance(self.max_new_tokens, int)
+                                                and width is not None and width + self.max_new_tokens <= window)
 
     def start(self):
         """The cache and the first position to decode, after encoding the prompt block where it can."""

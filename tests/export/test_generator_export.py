@@ -29,6 +29,8 @@ result = {
     "edge": run(["   ", "x" * 100000, "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")], 5),
     "big_batch": len(run(["Speak"] * 256, 2)),
     "zero": run(["Speak"], 0),
+    "default_uses_xla": any(node.attr["_XlaMustCompile"].b for function in loaded.signatures["serving_default"]
+                            .graph.as_graph_def().library.function for node in function.node_def),
     "imports": sorted({m.split(".")[0] for m in sys.modules
                        if m.startswith(("keras_llm", "keras_hub", "tensorflow_text"))}),
 }
@@ -53,6 +55,7 @@ def test_export_round_trip_in_a_fresh_process(trained_run, tmp_path):
         capture_output=True, text=True, env=env, timeout=300, check=True)
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["greedy"] == expected
+    assert result["default_uses_xla"] is False  # without --xla, serving_default runs on any TF Serving
     assert result["imports"] == []  # neither keras_llm nor keras-hub was needed to serve it
     assert len(result["default"]) == 1 and result["default"][0]
     assert result["empty_batch"] == []
