@@ -17,9 +17,13 @@ Two steps, so every SavedModel is measured by a process that did not write it:
    If ``OUT/gpt_before/1`` exists (the same ``gpt.keras`` exported by an older checkout), its
    portable ``generate`` is measured too, as "exported portable (before)".
 
+3. ``profile OUT --model gpt --signature generate``: where one request's time goes when a loaded
+   signature runs op by op (TensorFlow profiler): ops run per new token and time by op type.
+
 Run:
     .venv/bin/python benchmarks/serving_speed.py prepare /work/scratch-serving/bench
     .venv/bin/python benchmarks/serving_speed.py measure /work/scratch-serving/bench --rounds 5
+    .venv/bin/python benchmarks/serving_speed.py profile /work/scratch-serving/bench --signature generate
 """
 
 import argparse
@@ -40,11 +44,13 @@ CLASSIFIER_INPUTS = {"short": "a great film", "long": " ".join(["the acting was 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("prepare", "measure", "child-gpt", "child-classifier"))
+    parser.add_argument("step", choices=("prepare", "measure", "profile", "child-gpt", "child-classifier"))
     parser.add_argument("out", help="folder of the exports (prepare writes it, measure reads it)")
     parser.add_argument("--rounds", type=int, default=5, help="timed calls per variant and shape")
     parser.add_argument("--threads", type=int, default=4, help="clients of the concurrent loop")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each concurrent loop")
+    parser.add_argument("--model", default="gpt", help="profile: the export folder under OUT (gpt, gpt_before)")
+    parser.add_argument("--signature", default="generate", help="profile: the signature to run")
     return parser.parse_args(argv)
 
 
@@ -249,6 +255,48 @@ def markdown(results):
     return "\n".join(lines)
 
 
+def profile(args):
+    """Op types of one batch-1 greedy request of ``NEW_TOKENS`` tokens, by time, from the profiler's trace."""
+    import collections
+    import glob
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    function = tf.saved_model.load(os.path.join(args.out, args.model, "1")).signatures[args.signature]
+
+    def request():
+        return function(prompts=tf.constant([GPT_INPUTS["short"]]), max_new_tokens=tf.constant(NEW_TOKENS),
+                        temperature=tf.constant(0.0), top_k=tf.constant(0), seed=tf.constant(0))
+
+    request(), request()  # tracing, XLA compilation, caches
+    logdir = tempfile.mkdtemp()
+    tf.profiler.experimental.start(logdir)
+    started = time.perf_counter()
+    request()
+    wall = time.perf_counter() - started
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    (path,) = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
+    with open(path, "rb") as handle:
+        space.ParseFromString(handle.read())
+    milliseconds, runs = collections.Counter(), collections.Counter()
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                name = names.get(event.metadata_id, "?")
+                if ":" in name:  # TensorFlow ops are traced as "name:OpType"
+                    op_type = name.rsplit(":", 1)[1]
+                    milliseconds[op_type] += event.duration_ps / 1e9
+                    runs[op_type] += 1
+    print(f"{args.model}/{args.signature}: {1000 * wall:.0f} ms for {NEW_TOKENS} tokens, "
+          f"{sum(runs.values()) / NEW_TOKENS:.0f} TensorFlow ops per token, load {os.getloadavg()[0]:.1f}")
+    for op_type, ms in milliseconds.most_common(12):
+        print(f"| {op_type} | {ms:.1f} ms | {runs[op_type]} runs |")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.step == "prepare":
@@ -256,6 +304,8 @@ def main(argv=None):
         prepare(args.out)
     elif args.step == "measure":
         measure(args)
+    elif args.step == "profile":
+        profile(args)
     else:
         run_child(args.step[len("child-"):], args)
 
