@@ -49,6 +49,11 @@ def parse_args(argv):
     parser.add_argument("--rounds", type=int, default=5, help="timed calls per variant and shape")
     parser.add_argument("--threads", type=int, default=4, help="clients of the concurrent loop")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each concurrent loop")
+    parser.add_argument("--only", choices=("gpt", "classifier"), help="measure: one model kind")
+    parser.add_argument("--variants", help="measure: comma-separated variant names to keep (default: all)")
+    parser.add_argument("--shapes", help="measure: comma-separated BATCH:INPUT pairs, e.g. 1:short,32:long "
+                                         "(default: batch 1, 8, 32 × short, long)")
+    parser.add_argument("--no-concurrent", action="store_true", help="measure: skip the concurrent client loops")
     parser.add_argument("--model", default="gpt", help="profile: the export folder under OUT (gpt, gpt_before)")
     parser.add_argument("--signature", default="generate", help="profile: the signature to run")
     return parser.parse_args(argv)
@@ -99,31 +104,42 @@ def _percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def round_robin(variants, make_inputs, rounds, units):
-    """Time ``rounds`` calls of each variant per (batch, input kind), alternating variants.
+def _shapes(args):
+    if not args.shapes:
+        return [(batch, kind) for batch in BATCHES for kind in ("short", "long")]
+    return [(int(pair.split(":")[0]), pair.split(":")[1]) for pair in args.shapes.split(",")]
+
+
+def _kept(variants, args):
+    if not args.variants:
+        return variants
+    return {name: fn for name, fn in variants.items() if name in args.variants.split(",")}
+
+
+def round_robin(variants, make_inputs, rounds, units, shapes):
+    """Time ``rounds`` calls of each variant per (batch, input kind) of ``shapes``, alternating variants.
 
     ``variants``: name → ``fn(inputs)``; ``units(batch)``: what a call delivers (tokens, texts).
     Returns rows ``{variant, batch, input, p50_ms, p95_ms, per_s, first_s}``."""
     rows = []
-    for batch in BATCHES:
-        for kind in ("short", "long"):
-            inputs = make_inputs(kind, batch)
-            first = {}
+    for batch, kind in shapes:
+        inputs = make_inputs(kind, batch)
+        first = {}
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn(inputs)  # tracing / XLA compilation of this shape
+            first[name] = time.perf_counter() - start
+        times = {name: [] for name in variants}
+        for _ in range(rounds):
             for name, fn in variants.items():
                 start = time.perf_counter()
-                fn(inputs)  # tracing / XLA compilation of this shape
-                first[name] = time.perf_counter() - start
-            times = {name: [] for name in variants}
-            for _ in range(rounds):
-                for name, fn in variants.items():
-                    start = time.perf_counter()
-                    fn(inputs)
-                    times[name].append(time.perf_counter() - start)
-            for name, seconds in times.items():
-                rows.append({"variant": name, "batch": batch, "input": kind,
-                             "p50_ms": 1000 * statistics.median(seconds), "p95_ms": 1000 * _percentile(seconds, 0.95),
-                             "per_s": units(batch) / statistics.median(seconds), "first_s": first[name]})
-            print(json.dumps(rows[-len(variants):]), file=sys.stderr, flush=True)
+                fn(inputs)
+                times[name].append(time.perf_counter() - start)
+        for name, seconds in times.items():
+            rows.append({"variant": name, "batch": batch, "input": kind,
+                         "p50_ms": 1000 * statistics.median(seconds), "p95_ms": 1000 * _percentile(seconds, 0.95),
+                         "per_s": units(batch) / statistics.median(seconds), "first_s": first[name]})
+        print(json.dumps(rows[-len(variants):]), file=sys.stderr, flush=True)
     return rows
 
 
@@ -185,12 +201,13 @@ def child_gpt(args):
     def make_inputs(kind, batch):
         return tf.constant([GPT_INPUTS[kind]] * batch)
 
+    variants = _kept(variants, args)
     check = make_inputs("long", 8)
     texts = {name: fn(check).numpy().tolist() for name, fn in variants.items()}
     assert len({json.dumps([t.decode("latin-1") for t in v]) for v in texts.values()}) == 1, "variants disagree"
-    rows = round_robin(variants, make_inputs, args.rounds, lambda batch: batch * NEW_TOKENS)
+    rows = round_robin(variants, make_inputs, args.rounds, lambda batch: batch * NEW_TOKENS, _shapes(args))
     loops = {name: concurrent_loop(variants[name], make_inputs("short", 1), args.threads, args.seconds)
-             for name in ("exported portable", "exported XLA")}
+             for name in ("exported portable", "exported XLA") if name in variants and not args.no_concurrent}
     return {"rows": rows, "concurrent": loops, "unit": "tokens/s", "new_tokens": NEW_TOKENS}
 
 
@@ -209,9 +226,9 @@ def child_classifier(args):
     check = make_inputs("long", 8)
     outputs = [fn(check).numpy() for fn in variants.values()]
     assert abs(outputs[0] - outputs[1]).max() < 1e-5, "padding changed the probabilities"
-    rows = round_robin(variants, make_inputs, args.rounds, lambda batch: batch)
+    rows = round_robin(variants, make_inputs, args.rounds, lambda batch: batch, _shapes(args))
     loops = {name: concurrent_loop(fn, make_inputs("short", 1), args.threads, args.seconds)
-             for name, fn in variants.items()}
+             for name, fn in variants.items() if not args.no_concurrent}
     return {"rows": rows, "concurrent": loops, "unit": "texts/s"}
 
 
@@ -227,9 +244,12 @@ def run_child(kind, args):
 
 def measure(args):
     results = {}
-    for kind in ("gpt", "classifier"):
+    for kind in [args.only] if args.only else ("gpt", "classifier"):
         command = [sys.executable, os.path.abspath(__file__), f"child-{kind}", args.out, "--rounds", str(args.rounds),
                    "--threads", str(args.threads), "--seconds", str(args.seconds)]
+        for flag, value in (("--variants", args.variants), ("--shapes", args.shapes)):
+            command += [flag, value] if value else []
+        command += ["--no-concurrent"] if args.no_concurrent else []
         env = {k: v for k, v in os.environ.items()}
         completed = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
         results[kind] = json.loads(completed.stdout.strip().splitlines()[-1])
