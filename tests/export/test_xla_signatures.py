@@ -69,6 +69,7 @@ def gpt_export(tiny_corpus, tmp_path_factory):
     return root / "run", root / "saved" / "tiny" / "1"
 
 
+@pytest.mark.slow  # ~60 s (a CLI run and export); test_generator_export.py checks generate_xla by default
 def test_xla_signatures_give_the_portable_greedy_tokens_in_a_fresh_process(gpt_export):
     _, path = gpt_export
     result = _fresh(FRESH_GPT, path, json.dumps(PROMPTS))
