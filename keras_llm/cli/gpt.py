@@ -3,7 +3,7 @@
     keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|word|bpe] [--min-count N] ...
     keras-llm train lstm-lm --corpus train.txt [--tokenizer word] [--min-count N] [--max-length N] ...
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
-    keras-llm export RUN_DIR [--name NAME] [--base-dir DIR]
+    keras-llm export RUN_DIR [--name NAME] [--base-dir DIR] [--xla]
     keras-llm evaluate RUN_DIR --test held_out.txt [--stride N] [--batch-size N] [--output-dir DIR]
     keras-llm predict RUN_DIR --input prompts.txt --output completions.txt [--max-new-tokens N] [--decoding greedy]
 
@@ -24,6 +24,7 @@ from keras_llm.cli.file_options import add_option_once, add_text_column_option
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("gpt", "rnn_lm")
+EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default (GPT runs; an RNN LM refuses it)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "min_count", "max_length",
                            "num_layers", "hidden_dim"})
 EVALUATE_OPTIONS = frozenset({"stride"})
@@ -166,5 +167,5 @@ def export(args, run_info):
     generator = RNNGenerator(model, tokenizer) if run_info["model"] == RNN_LM else None
     path = export_text_generator(model, tokenizer, base_dir=args.base_dir, name=args.name or run_info["recipe"],
                                  max_new_tokens=options.max_new_tokens, temperature=options.temperature,
-                                 top_k=options.top_k, generator=generator)
+                                 top_k=options.top_k, generator=generator, xla=args.xla)
     print(f"exported to {path}")

@@ -86,6 +86,9 @@ def _parser():
     export.add_argument("run_dir")
     export.add_argument("--name", help="model name under the base directory (default: the recipe name)")
     export.add_argument("--base-dir", default="saved_models")
+    export.add_argument("--xla", action="store_true",
+                        help="generators and translators: make the XLA-compiled signature serving_default "
+                             "(TF Serving then needs --xla_cpu_compilation_enabled; docs/serving.md)")
     commands.add_parser("zoo", help="list the recipes")
     evaluate, predict = _add_file_commands(commands)
     handlers = {"train": _train, "export": _export, "zoo": _zoo,
@@ -214,7 +217,11 @@ def _export(args):
 
     run_info = read_run_info(args.run_dir)
     check_model_name(args.name or run_info.get("recipe"))  # before loading anything
-    return _plugin_for(run_info.get("model")).export(args, run_info)
+    plugin = _plugin_for(run_info.get("model"))
+    if args.xla and not getattr(plugin, "EXPORTS_XLA", False):
+        raise UserInputError(f"--xla: {run_info.get('model')} exports have no XLA-compiled signatures "
+                             f"(only GPT generators and translators have them)")
+    return plugin.export(args, run_info)
 
 
 def _zoo(args):

@@ -21,6 +21,7 @@ from keras_llm.cli.file_options import add_option_once, add_text_column_option
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("transformer-seq2seq",)
+EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default
 TRAIN_OPTIONS = frozenset({"pairs", "source_column", "target_column", "train_file", "valid_file", "steps",
                            "eval_interval", "eval_batches", "max_length", "num_layers", "hidden_dim"})
 EVALUATE_OPTIONS = frozenset({"num_beams", "length_penalty", "max_new_tokens"})
@@ -129,5 +130,5 @@ def export(args, run_info):
     model, source_tokenizer, target_tokenizer, info = load_translator_run(args.run_dir)
     options = decoding_options(info.get("decode"))
     path = export_translator(model, source_tokenizer, target_tokenizer, info, base_dir=args.base_dir,
-                             name=args.name or info["recipe"], options=options)
+                             name=args.name or info["recipe"], options=options, xla=args.xla)
     print(f"exported to {path}")

@@ -13,11 +13,17 @@ import tensorflow as tf
 from keras_llm.data.pairs import start_end_ids
 from keras_llm.export.versions import write_version_atomically
 from keras_llm.generation import DecodingOptions
+from keras_llm.generation.buckets import bucket_index, power_of_two_buckets
 from keras_llm.generation.seq2seq_search import translate_ids
 
 
 class TranslatorModule(tf.Module):
-    """The exported object; signature ``serving_default``: ``texts`` → ``translations``.
+    """The exported object; signatures ``translate`` and ``translate_xla``: ``texts`` → ``translations``.
+
+    ``translate_xla`` runs the same decoding XLA-compiled, with each batch's sources padded to a
+    power-of-two width (capped at ``max_source_length``), so it compiles once per (width, batch
+    size); TF Serving runs it only with ``--xla_cpu_compilation_enabled``. ``serving_default`` is
+    one of the two (``export_translator(..., xla=...)``); both give the same translations.
 
     ``texts`` and ``translations`` are ``tf.string [batch]`` (any batch size, 0 included).
     Defined behaviour for any input:
@@ -54,6 +60,11 @@ class TranslatorModule(tf.Module):
         self.target_tokenizer = target_tokenizer
         self.start_id, self.end_id, self.options = int(start_id), int(end_id), options
         self.max_source_length = int(model.get_layer("encoder_position_embedding").max_length)
+        self.source_buckets = power_of_two_buckets(min(8, self.max_source_length), self.max_source_length)
+        # Traced once with unknown shapes; XLA compiles it per (bucketed width, batch size) when it runs.
+        self.translate_ids_xla = tf.function(
+            lambda source_ids: translate_ids(self.model, source_ids, self.options, self.start_id, self.end_id),
+            input_signature=[tf.TensorSpec([None, None], tf.int32)], jit_compile=True)
 
     def source_ids(self, texts):
         """``tf.string [batch]`` → int32 ``(batch, 1 .. max_source_length)``, right-padded with 0."""
@@ -64,10 +75,15 @@ class TranslatorModule(tf.Module):
         # instead of a zero-width tensor (attention over no keys at all).
         return tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
 
-    def translate(self, texts):
-        """Eager or traced: ``tf.string [batch]`` → ``tf.string [batch]``."""
+    def translate(self, texts, xla=False):
+        """Eager or traced: ``tf.string [batch]`` → ``tf.string [batch]`` (XLA-compiled with ``xla=True``)."""
         source_ids = self.source_ids(texts)
-        ids = translate_ids(self.model, source_ids, self.options, self.start_id, self.end_id)
+        if xla:
+            width = tf.gather(self.source_buckets, bucket_index(tf.shape(source_ids)[1], self.source_buckets))
+            padded = tf.pad(source_ids, [[0, 0], [0, width - tf.shape(source_ids)[1]]])
+            ids = self.translate_ids_xla(padded)
+        else:
+            ids = translate_ids(self.model, source_ids, self.options, self.start_id, self.end_id)
         # 0 pads after the end token; drop it so the detokenizer never sees it.
         translations = self.target_tokenizer.detokenize(tf.ragged.boolean_mask(ids, ids > 0))
         return tf.where(tf.reduce_any(source_ids > 0, axis=1), translations, "")
@@ -76,9 +92,13 @@ class TranslatorModule(tf.Module):
     def serve(self, texts):
         return {"translations": self.translate(texts)}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def serve_xla(self, texts):
+        return {"translations": self.translate(texts, xla=True)}
+
 
 def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_dir="saved_models",
-                      name="translator", options=None):
+                      name="translator", options=None, xla=False):
     """Write ``<base_dir>/<name>/<version>/`` (TF Serving layout) and return that path.
 
     Args:
@@ -90,6 +110,8 @@ def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_
             4 beams, length penalty 1). ``num_beams`` 1 is greedy; ``max_new_tokens`` ``None``
             (the default) is ``max_target_length - 1`` (as ``translate``), larger values are
             capped at ``max_target_length``.
+        xla: make ``translate_xla`` (XLA-compiled; TF Serving needs ``--xla_cpu_compilation_enabled``)
+            the ``serving_default`` instead of the portable ``translate``; both are always exported.
 
     Example:
         >>> options = DecodingOptions(max_new_tokens=None, num_beams=4)
@@ -103,7 +125,9 @@ def export_translator(model, source_tokenizer, target_tokenizer, run_info, base_
     start_id, end_id = start_end_ids(target_tokenizer)
     module = TranslatorModule(model, source_tokenizer, target_tokenizer, start_id, end_id,
                               options.replace(max_new_tokens=max_new_tokens))
-    signatures = {"serving_default": module.serve.get_concrete_function()}
+    signatures = {"translate": module.serve.get_concrete_function(),
+                  "translate_xla": module.serve_xla.get_concrete_function()}
+    signatures["serving_default"] = signatures["translate_xla" if xla else "translate"]
 
     def write(path):
         tf.saved_model.save(module, path, signatures=signatures)

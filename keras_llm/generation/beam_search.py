@@ -144,6 +144,7 @@ def beam_generate(model, tokenizer, prompts, options=None, jit_compile=True):
                                   stop_ids)
     else:
         ids, new_lengths, _ = beam_search_ids(generator.stepper, prompt_ids, lengths, options, stop_ids)
-    texts = tokenizer.detokenize(tf.RaggedTensor.from_tensor(ids, lengths=new_lengths))
+    texts = tokenizer.detokenize_continuation(tf.constant(prompts),
+                                              tf.RaggedTensor.from_tensor(ids, lengths=new_lengths))
     texts = [t.decode("utf-8", errors="replace") for t in texts.numpy()]
     return texts[0] if single else texts

@@ -17,7 +17,8 @@ import tensorflow as tf
 from keras_llm.generation.samplers import select_next_token
 
 
-def decode(stepper, prompt_ids, prompt_lengths, options, stop_ids=None, use_cache=True, cache_length=None):
+def decode(stepper, prompt_ids, prompt_lengths, options, stop_ids=None, use_cache=True, cache_length=None,
+           new_token_limit=None, greedy=None, fits_window=None):
     """Generate up to ``options.max_new_tokens`` tokens after each prompt.
 
     Args:
@@ -34,6 +35,18 @@ def decode(stepper, prompt_ids, prompt_lengths, options, stop_ids=None, use_cach
             ``min(max_length, prompt_len + max_new_tokens)``: a request that fits the context
             never slides, so a smaller cache gives the same tokens and much cheaper steps
             (a step's cost is dominated by moving the cache). Must be a Python int under XLA.
+        new_token_limit: int32 scalar ≤ ``max_new_tokens`` or ``None``: stop after this many new
+            tokens while shapes stay sized by ``max_new_tokens``, so a loop compiled for a bucket of
+            64 serves a request for 40 (exports; the columns past the limit are 0).
+        greedy: bool scalar tensor or ``None``: when given (with ``strategy="sample"``), each step
+            takes the argmax where it is true, so one loop serves greedy and sampled requests;
+            the branch only touches the logits, never the cache.
+        fits_window: ``None`` (decide from static shapes), or the caller's promise for shapes known
+            only when the graph runs (a loop traced once for many buckets): ``True``, prompt width +
+            ``max_new_tokens`` ≤ ``max_length`` (the window is exactly that and never slides);
+            ``False``, the window is ``max_length``. Either way the prompt block is encoded in one
+            pass, so the prompt width must be ≥ 2. Under XLA the shapes are then constants of
+            each compilation, as with static ones.
 
     Returns:
         ``(new_ids, new_lengths)``: int32 ``(batch, max_new_tokens)`` padded with 0, and
@@ -42,17 +55,24 @@ def decode(stepper, prompt_ids, prompt_lengths, options, stop_ids=None, use_cach
     Example:
         >>> decode(CachedGPT(model), [[5, 6, 0]], [2], DecodingOptions(max_new_tokens=8))
     """
-    return _DecodingLoop(stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache, cache_length).run()
+    loop = _DecodingLoop(stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache, cache_length,
+                         fits_window)
+    return loop.run(new_token_limit, greedy)
 
 
 class _DecodingLoop:
     """The state and steps of one :func:`decode` call (one method per piece of the loop)."""
 
-    def __init__(self, stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache, cache_length):
+    def __init__(self, stepper, prompt_ids, prompt_lengths, options, stop_ids, use_cache, cache_length,
+                 fits_window=None):
         self.stepper, self.options, self.use_cache = stepper, options, use_cache
         self.prompt_ids = tf.cast(prompt_ids, tf.int32)
         self.prompt_lengths = tf.cast(prompt_lengths, tf.int32)
         self.max_new_tokens = options.max_new_tokens
+        self.fits_window = fits_window
+        if cache_length is None and fits_window is not None:
+            cache_length = (tf.shape(self.prompt_ids)[1] + tf.cast(self.max_new_tokens, tf.int32) if fits_window
+                            else stepper.max_length)
         if cache_length is None:
             cache_length = _default_cache_length(stepper.max_length, self.prompt_ids.shape[1], self.max_new_tokens,
                                                  tf.shape(self.prompt_ids)[1])
@@ -63,15 +83,16 @@ class _DecodingLoop:
         width = self.prompt_ids.shape[1]
         # A request that fits its window never slides; leaving the test out then also spares XLA a copy
         # of the whole cache per step (a conditional returns fresh buffers, even from the idle branch).
-        self.never_full = (isinstance(window, int) and isinstance(self.max_new_tokens, int) and width is not None
-                           and width + self.max_new_tokens <= window)
+        self.never_full = bool(fits_window) or (isinstance(window, int) and isinstance(self.max_new_tokens, int)
+                                                and width is not None and width + self.max_new_tokens <= window)
 
     def start(self):
         """The cache and the first position to decode, after encoding the prompt block where it can."""
         batch = tf.shape(self.prompt_ids)[0]
         cache = self.stepper.empty_cache(batch, self.window) if self.use_cache else tf.zeros((0,), tf.float32)
         width, window = self.prompt_ids.shape[1], self.window
-        if self.use_cache and isinstance(window, int) and width is not None and 1 < width <= window + 1:
+        static_prefill = isinstance(window, int) and width is not None and 1 < width <= window + 1
+        if self.use_cache and (static_prefill or self.fits_window is not None):
             # Encode the padded prompt block but its last column in one pass instead of one step per
             # token. Entries past a shorter row's prompt hold padding; the loop, which starts at the
             # shortest prompt, rewrites each of them before any query can attend to it (causal mask).
@@ -103,7 +124,7 @@ class _DecodingLoop:
             start, cache = tf.cond(full, lambda: self.slide(buffer, position - 1 - self.keep, cache),
                                    lambda: (start, cache))
         logits, cache = self.next_logits(buffer, start, cache, position)
-        sampled = select_next_token(logits, self.options, self.seed + tf.stack([0, position]))
+        sampled = self.select(logits, self.seed + tf.stack([0, position]))
         in_prompt = position < self.prompt_lengths
         token = tf.where(in_prompt, buffer[:, position], sampled)
         is_stop = tf.reduce_any(token[:, tf.newaxis] == self.stop_ids[tf.newaxis], -1)
@@ -113,12 +134,20 @@ class _DecodingLoop:
         finished = finished | stopped | (position + 1 >= self.end_index)
         return position + 1, start, _write(buffer, position, token), cache, finished, new_end
 
-    def run(self):
+    def select(self, logits, seed):
+        if self.greedy is None:
+            return select_next_token(logits, self.options, seed)
+        return tf.cond(self.greedy, lambda: tf.argmax(logits, axis=-1, output_type=tf.int32),
+                       lambda: select_next_token(logits, self.options, seed))
+
+    def run(self, new_token_limit=None, greedy=None):
         new = self.max_new_tokens
+        self.greedy = greedy
         total = tf.shape(self.prompt_ids)[1] + new
         # Extra room after the end so a fixed-size window slice never runs off the buffer.
         buffer = tf.pad(self.prompt_ids, [[0, 0], [0, new + self.window]])
-        self.end_index = self.prompt_lengths + new  # one past each row's last new token
+        limit = new if new_token_limit is None else tf.minimum(tf.cast(new_token_limit, tf.int32), new)
+        self.end_index = self.prompt_lengths + limit  # one past each row's last new token
         cache, first_position = self.start()
         finished = self.prompt_lengths >= self.end_index  # max_new_tokens == 0
         state = (first_position, tf.constant(0), buffer, cache, finished, self.end_index)

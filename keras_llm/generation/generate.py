@@ -39,6 +39,12 @@ class Generator(tf.Module):
         self.stepper = CachedGPT(model)
         self.start_token_id = default_start_token_id(tokenizer) if start_token_id is None else int(start_token_id)
 
+    def prompt_rows(self, prompts):
+        """strings ``(batch,)`` → int ``RaggedTensor`` ``(batch, 1 .. max_length)``: each prompt's last
+        ``max_length`` tokens, or ``[start_token_id]`` for a prompt without known tokens."""
+        return fill_empty_rows(_keep_last(self.tokenizer.tokenize(prompts), self.stepper.max_length),
+                               self.start_token_id)
+
     def prepare_prompts(self, prompts, bucket=None):
         """strings ``(batch,)`` → right-padded ids ``(batch, prompt_len)`` and lengths ``(batch,)``.
 
@@ -47,7 +53,7 @@ class Generator(tf.Module):
         is the longest prompt; with ``bucket=None`` eagerly, the full context.
         """
         window = self.stepper.max_length
-        ids = fill_empty_rows(_keep_last(self.tokenizer.tokenize(prompts), window), self.start_token_id)
+        ids = self.prompt_rows(prompts)
         width = window
         if tf.executing_eagerly() and bucket:
             longest = int(tf.reduce_max(ids.row_lengths())) if ids.nrows() > 0 else 1
@@ -78,7 +84,8 @@ class Generator(tf.Module):
         """strings ``(batch,)`` → completion strings ``(batch,)`` (see :meth:`decode_ids`)."""
         prompt_ids, lengths = self.prepare_prompts(prompts, bucket=32)
         new_ids, new_lengths = self.decode_ids(prompt_ids, lengths, options, use_cache, jit_compile)
-        return self.tokenizer.detokenize(tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths))
+        return self.tokenizer.detokenize_continuation(prompts,
+                                                      tf.RaggedTensor.from_tensor(new_ids, lengths=new_lengths))
 
 
 def _compile_decode(stepper, static):

@@ -46,7 +46,7 @@ class RNNGenerator(tf.Module):
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         logits, states = self._read_prompts(prompt_ids, lengths)
         new_ids = self._continue(logits, states, options)
-        return self.tokenizer.detokenize(new_ids)
+        return self.tokenizer.detokenize_continuation(prompts, new_ids)
 
     def _read_prompts(self, prompt_ids, lengths):
         """Logits after each row's last prompt token ``(batch, vocab)`` and the states there."""

@@ -15,20 +15,22 @@ FRESH_PROCESS = r"""
 import json, sys
 import tensorflow as tf
 loaded = tf.saved_model.load(sys.argv[1])
-generate = loaded.signatures["generate"]
-def run(prompts, n=25):
-    out = generate(prompts=tf.constant(prompts, tf.string), max_new_tokens=tf.constant(n),
+def run(prompts, n=25, signature="generate"):
+    out = loaded.signatures[signature](prompts=tf.constant(prompts, tf.string), max_new_tokens=tf.constant(n),
                    temperature=tf.constant(0.0), top_k=tf.constant(0), seed=tf.constant(0))
     return [t.decode("utf-8", "replace") for t in out["completions"].numpy()]
 prompts = json.loads(sys.argv[2])
 result = {
     "greedy": run(prompts),
+    "greedy_xla": run(prompts, signature="generate_xla"),  # the XLA-compiled twin: same tokens
     "default": [t.decode() for t in loaded.signatures["serving_default"](
         prompts=tf.constant(["Speak"]))["completions"].numpy()],
     "empty_batch": run([]),
     "edge": run(["   ", "x" * 100000, "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")], 5),
     "big_batch": len(run(["Speak"] * 256, 2)),
     "zero": run(["Speak"], 0),
+    "default_uses_xla": any(node.attr["_XlaMustCompile"].b for function in loaded.signatures["serving_default"]
+                            .graph.as_graph_def().library.function for node in function.node_def),
     "imports": sorted({m.split(".")[0] for m in sys.modules
                        if m.startswith(("keras_llm", "keras_hub", "tensorflow_text"))}),
 }
@@ -52,7 +54,8 @@ def test_export_round_trip_in_a_fresh_process(trained_run, tmp_path):
         [sys.executable, "-c", FRESH_PROCESS, str(tmp_path / "tiny" / "2"), json.dumps(PROMPTS)],
         capture_output=True, text=True, env=env, timeout=300, check=True)
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result["greedy"] == expected
+    assert result["greedy"] == expected and result["greedy_xla"] == expected
+    assert result["default_uses_xla"] is False  # without --xla, serving_default runs on any TF Serving
     assert result["imports"] == []  # neither keras_llm nor keras-hub was needed to serve it
     assert len(result["default"]) == 1 and result["default"][0]
     assert result["empty_batch"] == []

@@ -26,12 +26,16 @@ FRESH_PROCESS = r"""
 import json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (WordPiece: tf-text's regex split and wordpiece ops)
-translate = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
-def run(texts):
-    return [t.decode("utf-8") for t in translate(texts=tf.constant(texts, tf.string))["translations"].numpy()]
+loaded = tf.saved_model.load(sys.argv[1])
+def run(texts, signature="serving_default"):
+    out = loaded.signatures[signature](texts=tf.constant(texts, tf.string))["translations"]
+    return [t.decode("utf-8") for t in out.numpy()]
 texts = json.loads(sys.argv[2])
 result = {
     "texts": run(texts),
+    # The XLA-compiled twin (source widths bucketed): the same beams, long and empty sources included.
+    "xla": run(texts + ["", sys.argv[3]], "translate_xla"),
+    "portable": run(texts + ["", sys.argv[3]], "translate"),
     "empty_batch": run([]),
     "big_batch": run([texts[0]] * 256),
     "edge": run(["", "  \t ", "\u3000", sys.argv[3]]),
@@ -79,6 +83,7 @@ def test_export_round_trip_in_a_fresh_process(translator, tmp_path):
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["imports"] == []  # served without keras_llm or keras-hub (tensorflow_text itself pulls in keras)
     assert result["texts"] == expected
+    assert result["xla"] == result["portable"] and result["portable"][:3] == expected
     assert result["empty_batch"] == []
     assert result["big_batch"] == [expected[0]] * 256
     # No source tokens (empty, spaces, tabs, U+3000): nothing to translate, "" without decoding.
