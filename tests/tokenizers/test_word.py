@@ -139,3 +139,29 @@ def test_every_python_whitespace_only_separates():
 
 def test_a_nul_byte_separates_words_and_drops_none():
     assert pre_tokenize(tf.constant(["a b\x00c d", "\x00y"])).to_list() == [[b"a", b"b", b"c", b"d"], [b"y"]]
+
+
+@pytest.mark.parametrize("prompt, continuation", [
+    ("the cat", "sat on the mat."),       # word after word: one space
+    ("the cat", ", the dog."),            # punctuation glues to the prompt
+    ("the cat (", "the dog)"),            # nothing after an opening bracket
+    ("the cat\n", "the dog"),             # nothing after a line break
+    ("the cat ", "sat"),                  # the prompt's own trailing space is kept, none added
+    ("", "the cat"),                      # nothing to continue
+    ("the cat", ""),                      # nothing generated
+])
+def test_continuation_reads_as_the_whole_text(prompt, continuation):
+    tok = WordTokenizer.train("the cat sat on the mat, the dog (the dog) sat.\nthe end.", min_frequency=1)
+    new_ids = tok.encode(continuation)
+    completion = tok.detokenize_continuation(tf.constant([prompt]), tf.ragged.constant([new_ids], tf.int64))
+    completion = completion.numpy()[0].decode("utf-8")
+    whole = tok.decode(tok.encode(prompt) + new_ids)
+    assert (prompt + completion).strip(" ") == whole.strip(" ")
+    assert completion == "" or prompt.endswith(" ") or prompt + completion == whole
+
+
+def test_continuation_in_a_graph_with_empty_rows():
+    tok = WordTokenizer.train("the cat sat.", min_frequency=1)
+    run = tf.function(tok.detokenize_continuation)
+    new = tf.ragged.constant([tok.encode("sat"), [], tok.encode("sat")], tf.int64)
+    assert [text.decode() for text in run(tf.constant(["the cat", "the cat", ""]), new).numpy()] == [" sat", "", "sat"]
