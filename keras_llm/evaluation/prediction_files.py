@@ -95,18 +95,6 @@ def check_writable_directory(directory):
     return directory
 
 
-def batched(items, size):
-    """Lists of ``size`` consecutive items (the last one shorter), drawn lazily from ``items``."""
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _lines(path, what):
     """The file's lines as str (line ends kept), decoded strictly: bad UTF-8 is one line naming its line."""
     with open(path, "rb") as handle:

@@ -33,6 +33,7 @@ from keras_llm.evaluation.classification import (
 )
 from keras_llm.evaluation.collapse import collapse_message
 from keras_llm.evaluation.confusion_plot import save_confusion_png
+from keras_llm.evaluation.prediction_files import check_writable_directory
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.files import atomic_output
@@ -41,7 +42,6 @@ from keras_llm.runs.file_commands import (
     batch_size_of,
     batches,
     check_output_file,
-    prepare_output_dir,
     trained_epochs,
 )
 from keras_llm.runs.layout import read_run_info
@@ -133,7 +133,7 @@ def evaluate_classifier_file(run_dir, test_file, output_dir=None, batch_size=Non
         the metrics dict (also in ``<output_dir>/metrics.json``).
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    output_dir = prepare_output_dir(output_dir or default_output_dir(run_dir, test_file))
+    output_dir = check_writable_directory(output_dir or default_output_dir(run_dir, test_file))
     texts, gold_labels = read_test_table(test_file, info.get("data", {}), text_column, label_column)
     model, tokenizer, info = load_classifier_run(run_dir)
     labels = list(info["labels"])

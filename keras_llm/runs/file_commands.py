@@ -1,5 +1,6 @@
-"""What `keras-llm evaluate` and `predict` share across tasks: batching a stream, the output checks,
-the training step the evaluation is logged at.
+"""What `keras-llm evaluate` and `predict` share across tasks: batching a stream, the output-file check,
+the training step the evaluation is logged at (an output folder is checked by
+:func:`keras_llm.evaluation.prediction_files.check_writable_directory`).
 
 Example:
     >>> for batch in batches(reader.rows(), 64):
@@ -10,7 +11,6 @@ import itertools
 import os
 
 from keras_llm.errors import UserInputError
-from keras_llm.files import one_line_write_errors
 from keras_llm.training.run_callbacks import run_paths
 
 
@@ -32,17 +32,6 @@ def check_output_file(input_file, output_file):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
         raise UserInputError(f"cannot write {output_file}: {folder} is a file, not a folder")
-
-
-def prepare_output_dir(output_dir):
-    """Create ``output_dir`` now, so an unwritable place fails in one line before any work is done."""
-    with one_line_write_errors(output_dir):
-        os.makedirs(output_dir, exist_ok=True)
-        probe = os.path.join(output_dir, f".write-test-{os.getpid()}")
-        with open(probe, "w", encoding="utf-8"):
-            pass
-        os.remove(probe)
-    return output_dir
 
 
 def trained_epochs(run_dir):

@@ -25,7 +25,6 @@ from keras_llm.evaluation.perplexity import (
 )
 from keras_llm.evaluation.prediction_files import (
     RecordFile,
-    batched,
     check_output_file,
     check_writable_directory,
 )
@@ -34,6 +33,7 @@ from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.files import atomic_output
 from keras_llm.generation import beam_generate, generate
 from keras_llm.generation.rnn_generate import generate_rnn
+from keras_llm.runs.file_commands import batches
 from keras_llm.runs.layout import load_trained_run, read_run_info
 from keras_llm.runs.rnn_lm import RNN_LM
 from keras_llm.tokenizers import WordTokenizer
@@ -184,7 +184,7 @@ def predict_gpt_file(run_dir, input_file, output_file, options, batch_size=None,
     progress = Progress(total, "generating", unit="prompts")
     with atomic_output(output_file, newline="") as handle:
         writer = records.writer(handle, "completion")
-        for number, batch in enumerate(batched(records.records(), batch_size)):
+        for number, batch in enumerate(batches(records.records(), batch_size)):
             batch_options = options if options.greedy else options.replace(seed=seed + number)
             completions = complete(model, tokenizer, [text for _, text in batch], batch_options)
             for (record, _), completion in zip(batch, completions):

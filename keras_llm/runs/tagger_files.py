@@ -37,6 +37,7 @@ from keras_llm.data.table_stream import TableReader, TableWriter, check_input_fi
 from keras_llm.errors import UserInputError
 from keras_llm.evaluation.classification import format_confusion_table, format_per_class_table
 from keras_llm.evaluation.confusion_plot import save_confusion_png
+from keras_llm.evaluation.prediction_files import check_writable_directory
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.evaluation.tagging import tagging_scores
@@ -46,7 +47,6 @@ from keras_llm.runs.file_commands import (
     batch_size_of,
     batches,
     check_output_file,
-    prepare_output_dir,
     trained_epochs,
 )
 from keras_llm.runs.layout import read_run_info
@@ -173,7 +173,7 @@ def evaluate_tagger_file(run_dir, test_file, output_dir=None, batch_size=None, p
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     if pretokenized:
         check_pretokenized_conll(test_file)
-    output_dir = prepare_output_dir(output_dir or default_output_dir(run_dir, test_file))
+    output_dir = check_writable_directory(output_dir or default_output_dir(run_dir, test_file))
     sentences = read_test_sentences(test_file, info)
     model, tokenizer, info = load_tagger_run(run_dir)
     predictor = TaggerPredictor(model, tokenizer, info)

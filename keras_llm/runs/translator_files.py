@@ -12,7 +12,6 @@ import os
 from keras_llm.data.pairs import read_pairs, token_lengths
 from keras_llm.evaluation.prediction_files import (
     RecordFile,
-    batched,
     check_output_file,
     check_writable_directory,
 )
@@ -21,6 +20,7 @@ from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.evaluation.translation import translation_scores
 from keras_llm.files import atomic_output
 from keras_llm.generation.seq2seq_search import translate
+from keras_llm.runs.file_commands import batches
 from keras_llm.runs.layout import read_run_info
 from keras_llm.runs.translator import MODEL_KIND, load_translator_run
 
@@ -52,7 +52,7 @@ def evaluate_translator_run(run_dir, test_file, options, output_dir=None, batch_
     model, source_tokenizer, target_tokenizer, info = load_translator_run(run_dir)
     progress = Progress(len(sources), "translating", unit="pairs")
     hypotheses = []
-    for batch in batched(sources, _batch_size(batch_size, info)):
+    for batch in batches(sources, _batch_size(batch_size, info)):
         hypotheses += translate(model, source_tokenizer, target_tokenizer, batch, options)
         progress.advance(len(batch))
     progress.close()
@@ -115,7 +115,7 @@ def predict_translator_file(run_dir, input_file, output_file, options, batch_siz
     progress = Progress(total, "translating", unit="sources")
     with atomic_output(output_file, newline="") as handle:
         writer = records.writer(handle, "translation")
-        for batch in batched(records.records(), _batch_size(batch_size, info)):
+        for batch in batches(records.records(), _batch_size(batch_size, info)):
             translations = translate(model, source_tokenizer, target_tokenizer, [text for _, text in batch], options)
             for (record, _), translation in zip(batch, translations):
                 writer.write(record, translation)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from keras_llm.errors import UserInputError
-from keras_llm.evaluation.prediction_files import RecordFile, batched, escape_line
+from keras_llm.evaluation.prediction_files import RecordFile, escape_line
+from keras_llm.runs.file_commands import batches
 
 
 def _round_trip(path, predict, **options):
@@ -75,4 +76,4 @@ def test_bad_utf8_names_its_line_and_reading_is_lazy(tmp_path):
     assert next(records)[1] == "ok"  # lines before the bad one are read without touching it
     with pytest.raises(UserInputError, match="not valid UTF-8 \\(line 3\\)"):
         list(records)
-    assert [len(batch) for batch in batched(iter(range(7)), 3)] == [3, 3, 1]
+    assert [len(batch) for batch in batches(iter(range(7)), 3)] == [3, 3, 1]
