@@ -44,6 +44,7 @@ def _train_and_evaluate(recipe, backbone, data, run_dir, *extra):
     return trained, info, metrics
 
 
+@pytest.mark.slow  # default-suite budget: a second model family / old spelling; the slow run keeps it
 def test_a_bilstm_classifier_trains_and_evaluates(data, tmp_path):
     trained, info, metrics = _train_and_evaluate("bert-classifier", "bilstm", data, tmp_path / "run",
                                                  "--no-jit")

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -21,6 +23,7 @@ def test_a_bad_value_for_the_old_spelling_is_still_one_line(trained_run):
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "invalid choice" in done.stderr
 
 
+@pytest.mark.slow  # default-suite budget: a second model family / old spelling; the slow run keeps it
 def test_compare_takes_the_train_and_evaluate_spellings_and_the_old_ones(tiny_corpus, tmp_path):
     tiny = ["--models", "ngram", "--steps", "1", "--batch-size", "2", "--eval-batches", "1", "--no-jit"]
     new = run_cli("compare", "--corpus", tiny_corpus, "--output-dir", tmp_path / "new", "--max-length", "8", *tiny)

@@ -148,6 +148,7 @@ def test_a_damaged_newest_backup_falls_back_with_its_own_epoch_count(data_files,
     assert _logged_epochs(run_dir) == _logged_epochs(straight)
 
 
+@pytest.mark.slow  # default-suite budget: a second model family / old spelling; the slow run keeps it
 def test_a_classifier_fine_tuned_from_the_masked_lm_run_inherits_its_length(data_files, tmp_path, tmp_path_factory):
     """The hand-off `keras-llm train bert-mlm` suggests (its run above, 64 positions; the classifier
     recipe's default is 128): the length is lowered with a note; an explicit longer one is refused."""
