@@ -22,8 +22,9 @@ With a plain linear warm-up of 500 steps (Hugging Face's ``get_linear_schedule_w
 the warm-up would never end: the learning rate would still be rising when training stops,
 peaking at 456/500 of 5e-5. ``keras_llm.training.train_text_classifier`` guards against that by
 capping the warm-up at half the total steps (here 228 steps up, 228 down); the script prints
-the warm-up it actually gets. 500 stays the default because it is the number everyone
-copies; ``--warmup-steps 50`` is what the ``minilm-sentiment`` recipe uses.
+the warm-up it actually gets. 500 stays this script's default because it is the number everyone
+copies; the ``minilm-sentiment`` recipe instead warms up over a fraction of the planned steps
+(``warmup_fraction: 0.1``, chosen by ``benchmarks/finetune_sweep.py``; docs/benchmarks.md).
 
 Data: the UCI Sentiment Labelled Sentences (Kotzias et al., 2015; 1,000 Amazon, IMDb and
 Yelp sentences each; CC BY 4.0), bundled in data/sentiment_labelled/ as headerless TSV
