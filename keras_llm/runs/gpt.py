@@ -91,6 +91,15 @@ def corpus_token_ids(recipe, corpus, run_dir, tokenizer_overrides):
     return corpus_path, fingerprint, tokenizer, token_ids, spec
 
 
+def open_language_model_run(recipe_name, run_dir, model, tokenizer, token_count, corpus_path, log=print):
+    """What every language-model recipe does before training: one line about the model and data,
+    the run directory created, the tokenizer saved into it (GPT and RNN LM runs alike)."""
+    log(f"{recipe_name}: {parameter_count(model) / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
+        f"{token_count:,} tokens from {corpus_path}; run directory {run_dir}")
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer.save(run_paths(run_dir)["tokenizer"])
+
+
 @run_lifecycle("gpt")
 def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=None, model_overrides=None,
                   tokenizer_overrides=None, verbose=1, log=print):
@@ -108,10 +117,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
     training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
     model = build_gpt(model_config)
-    log(f"{recipe_name}: {parameter_count(model) / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
-        f"{len(token_ids):,} tokens from {corpus_path}; run directory {run_dir}")
-    os.makedirs(run_dir, exist_ok=True)
-    tokenizer.save(run_paths(run_dir)["tokenizer"])
+    open_language_model_run(recipe_name, run_dir, model, tokenizer, len(token_ids), corpus_path, log)
     sample = recipe.get("sample", {})
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
                 "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,

@@ -16,13 +16,12 @@ import time
 import keras
 
 from keras_llm.errors import UserInputError
-from keras_llm.models import RNNConfig, build_rnn_lm, parameter_count
-from keras_llm.runs.gpt import corpus_token_ids
+from keras_llm.models import RNNConfig, build_rnn_lm
+from keras_llm.runs.gpt import corpus_token_ids, open_language_model_run
 from keras_llm.runs.layout import load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import load_recipe
 from keras_llm.training import TrainingConfig, train_language_model
-from keras_llm.training.run_callbacks import run_paths
 
 RNN_LM = "rnn_lm"  # the recipes' and run.json's ``model:`` value
 
@@ -55,10 +54,7 @@ def train_rnn_lm_run(recipe_name, run_dir=None, corpus=None, training_overrides=
     training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
     model = build_rnn_lm(model_config)
-    log(f"{recipe_name}: {parameter_count(model) / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}, "
-        f"{len(token_ids):,} tokens from {corpus_path}; run directory {run_dir}")
-    os.makedirs(run_dir, exist_ok=True)
-    tokenizer.save(run_paths(run_dir)["tokenizer"])
+    open_language_model_run(recipe_name, run_dir, model, tokenizer, len(token_ids), corpus_path, log)
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": RNN_LM,
                 "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,
                 "model_config": vars(model_config), "sequence_length": sequence_length,
