@@ -105,9 +105,10 @@ def _check_same_backup(run_dir, strategy):
     (no shared file system) would start again while the chief resumes, and the run would hang."""
     if worker_index(strategy)[1] == 1:
         return
-    generation, _ = newest_intact_generation(run_paths(run_dir)["backup"], log=lambda message: None)
-    epochs = int(os.path.basename(generation).split("-")[-1]) if generation else 0
-    if not workers_agree(strategy, epochs):
+    _, state = newest_intact_generation(run_paths(run_dir)["backup"], log=lambda message: None)
+    # The steps the backup took (older backups: the epochs), so a cut epoch's backup counts apart.
+    position = int(state.get("steps", state["epoch"])) if state else 0
+    if not workers_agree(strategy, position):
         raise UserInputError(f"the workers would resume {run_dir} from different backups; give every worker the "
                              f"same --run-dir on a file system they share (see docs/distributed.md)")
 

@@ -8,18 +8,26 @@ or with other dropout masks. :class:`RunBackup` instead writes each backup as a 
 generation is either complete or absent. Each holds:
 
 - ``weights.weights.h5``: model and optimizer variables (``model.save_weights``);
-- ``state.json``: the epoch count, the state of every dropout layer's seed generator and of
-  early stopping, the time the backup was taken, and the size and CRC-32 of every file in the
-  generation, so truncation or corruption is detected on resume;
+- ``state.json``: the completed epochs and the optimizer steps taken, the state of every dropout
+  layer's seed generator and of early stopping, the time the backup was taken, and the size and
+  CRC-32 of every file in the generation, so truncation or corruption is detected on resume;
 - ``early_stopping_best.npz``: early stopping's best weights, when it keeps them.
 
 On resume the newest intact generation is used; a damaged newest one is reported in one line
 and the previous one is used *with its own epoch count*. The last two generations are kept.
 
+Resume is step-exact, also after an epoch cut short (a time limit ends training mid-epoch; Keras
+still validates and ends that epoch): the backup counts the steps actually taken, the resumed
+input skips exactly those, and the first resumed epoch runs only the steps the cut one missed
+(:meth:`RunBackup.realigner` ends it there), so validation, checkpoints and the planned total fall
+on the same steps as in an uninterrupted run. Early stopping's state is backed up as it was before
+the cut epoch, whose partial validation must not count as an epoch of patience.
+
 Example:
-    >>> backup = RunBackup("runs/x/backup")
-    >>> train = train.skip(backup.resumed_epochs * steps_per_epoch)
-    >>> model.fit(train, callbacks=[*others, backup.watch(others)])   # last: it backs up what they logged
+    >>> backup = RunBackup("runs/x/backup", steps_per_epoch=100)
+    >>> train = train.skip(backup.resumed_steps)
+    >>> model.fit(train, callbacks=[backup.realigner(), *others, backup.watch(others)])  # last: it backs
+    ...                                                                                   # up what they logged
 """
 
 import json
@@ -58,22 +66,39 @@ class RunBackup(keras.callbacks.Callback):
 
     Args:
         backup_dir: the run's ``backup/`` folder.
+        steps_per_epoch: the ``steps_per_epoch`` given to ``fit``.
         log: receives the one-line notice when a damaged backup is skipped.
 
     Attributes:
-        resumed_epochs: epochs finished by the generation that will be restored (0 for a new run);
-            known at construction, so the input stream can skip them before ``fit``.
+        resumed_steps: optimizer steps taken by the generation that will be restored (0 for a new
+            run); known at construction, so the input stream can skip them before ``fit``.
+        resumed_epochs: the epochs those steps complete (``fit``'s first epoch is the next one).
         resumed_time: when that generation was taken (``time.time()``), or None.
     """
 
-    def __init__(self, backup_dir, log=print):
+    def __init__(self, backup_dir, steps_per_epoch, log=print):
         super().__init__()
         self.backup_dir = backup_dir
+        self.steps_per_epoch = int(steps_per_epoch)
         self._generation, self._state = newest_intact_generation(backup_dir, log)
-        self.resumed_epochs = int(self._state["epoch"]) if self._state else 0
-        self.resumed_time = self._state.get("time") if self._state else None
+        state = self._state or {"epoch": 0}
+        # Backups written before steps were recorded ended on whole epochs.
+        self.resumed_steps = int(state.get("steps", int(state["epoch"]) * self.steps_per_epoch))
+        self.resumed_epochs = self.resumed_steps // self.steps_per_epoch
+        self.resumed_time = state.get("time")
+        self._steps = self.resumed_steps
+        self._batch_begin = 0
         self._epoch = self.resumed_epochs
+        self._early_stopping_before_epoch = {}
+        self._realigning = self.resumed_steps % self.steps_per_epoch != 0
+        self._realigned_stop = False
         self._others = []
+
+    def realigner(self):
+        """A callback for the *front* of the callback list: after the shortened first epoch of a run
+        resumed mid-epoch, it clears the stop that ended that epoch, before early stopping or a time
+        limit decide whether training stops for their own reasons."""
+        return _Realigner(self)
 
     def on_train_begin(self, logs=None):
         if self._generation is None:
@@ -91,8 +116,24 @@ class RunBackup(keras.callbacks.Callback):
         # early stopping had already ended trains no further epoch.
         self.model._initial_epoch = self.params["epochs"] if stopped_early else self.resumed_epochs  # noqa: SLF001
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._early_stopping_before_epoch = {id(callback): _early_stopping_snapshot(callback)
+                                             for callback in self._early_stoppers()}
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_begin = batch
+
     def on_train_batch_end(self, batch, logs=None):
+        # ``batch`` is the last step index of this call (several under steps_per_execution).
+        self._steps += batch - self._batch_begin + 1
         failpoint("mid-epoch", self._epoch, batch)
+        if self._realigning and self._steps % self.steps_per_epoch == 0:
+            # The resumed epoch has made up the steps its cut predecessor missed: end it here, where an
+            # uninterrupted run ends it. Last in the list, so a stop asked by another callback shows.
+            self._realigning = False
+            if not self.model.stop_training:
+                self.model.stop_training = self._realigned_stop = True
 
     def watch(self, callbacks):
         """Let the backup see the run's other callbacks (early stopping, TensorBoard writers); returns self."""
@@ -100,10 +141,11 @@ class RunBackup(keras.callbacks.Callback):
         return self
 
     def on_epoch_end(self, epoch, logs=None):
+        self._realigning = False  # a stop by something else ended the resumed epoch first
         self._epoch = epoch + 1
         _flush_tensorboard(self._others)
         failpoint("before-backup", epoch)
-        self._write_generation(epoch + 1)
+        self._write_generation(self._steps // self.steps_per_epoch)
         failpoint("after-backup", epoch)
 
     def on_train_end(self, logs=None):
@@ -121,11 +163,14 @@ class RunBackup(keras.callbacks.Callback):
 
     def _write_files(self, folder, epochs_done):
         self.model.save_weights(os.path.join(folder, WEIGHTS))
-        state = {"epoch": epochs_done, "time": time.time(),
+        state = {"epoch": epochs_done, "steps": self._steps, "time": time.time(),
                  "seed_generators": [np.asarray(g.state).tolist() for g in _seed_generators(self.model)],
                  "early_stopping": {}}
+        cut_short = self._steps % self.steps_per_epoch != 0
         for callback in self._early_stoppers():
-            state["early_stopping"] = _early_stopping_state(callback, folder)
+            # A cut epoch is trained on after the resume: early stopping must see it once, whole.
+            snapshot = self._early_stopping_before_epoch.get(id(callback)) if cut_short else None
+            state["early_stopping"] = _early_stopping_state(snapshot or _early_stopping_snapshot(callback), folder)
         failpoint("mid-backup", epochs_done - 1)
         state["files"] = {name: _fingerprint(os.path.join(folder, name)) for name in sorted(os.listdir(folder))}
         with open(os.path.join(folder, STATE), "w", encoding="utf-8") as handle:  # the folder is renamed in whole
@@ -194,13 +239,32 @@ def _seed_generators(model):
             for generator in getattr(layer, "_seed_generators", [])]
 
 
-def _early_stopping_state(callback, folder):
-    if callback.best_weights is not None:
-        np.savez(os.path.join(folder, BEST_WEIGHTS), *callback.best_weights)
-    best = callback.best
-    return {"wait": int(callback.wait), "best": None if best is None else float(best),
-            "best_epoch": int(callback.best_epoch), "stopped_epoch": int(callback.stopped_epoch),
-            "has_best_weights": callback.best_weights is not None}
+class _Realigner(keras.callbacks.Callback):
+    """The front half of :class:`RunBackup`'s realignment (see :meth:`RunBackup.realigner`)."""
+
+    def __init__(self, backup):
+        super().__init__()
+        self.backup = backup
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.backup._realigned_stop:  # noqa: SLF001  (the two halves of one mechanism)
+            self.backup._realigned_stop = False  # noqa: SLF001
+            self.model.stop_training = False
+
+
+def _early_stopping_snapshot(callback):
+    """Early stopping's state as plain values (its best weights are a list it replaces, never mutates)."""
+    return {"wait": callback.wait, "best": callback.best, "best_epoch": callback.best_epoch,
+            "stopped_epoch": callback.stopped_epoch, "best_weights": callback.best_weights}
+
+
+def _early_stopping_state(snapshot, folder):
+    if snapshot["best_weights"] is not None:
+        np.savez(os.path.join(folder, BEST_WEIGHTS), *snapshot["best_weights"])
+    best = snapshot["best"]
+    return {"wait": int(snapshot["wait"]), "best": None if best is None else float(best),
+            "best_epoch": int(snapshot["best_epoch"]), "stopped_epoch": int(snapshot["stopped_epoch"]),
+            "has_best_weights": snapshot["best_weights"] is not None}
 
 
 def _restore_early_stopping(callback, state, folder):

@@ -175,14 +175,14 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         **compile_options(config.jit_compile, config.steps_per_execution),
     )
     paths = run_paths(run_dir)
-    callbacks, guard, resumed_epochs = run_callbacks(run_dir, [
+    callbacks, guard, resumed_steps = run_callbacks(run_dir, steps_per_epoch, [
         # After a resume, patience counts again from the resumed epoch.
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,
                                       verbose=int(bool(verbose))),  # says when it stopped and which epoch it kept
         ConfusionMatrixCallback(validation, label_names, paths["logs"]),
     ], tensorboard=TensorBoardSettings.of(config, valid_data if valid_data is not None else validation.window_data,
                                           tokenizer.vocabulary), max_minutes=config.max_minutes, **extra)
-    history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+    history = model.fit(train_data.skip(resumed_steps), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
                         shuffle=False)  # the dataset shuffles itself

@@ -122,10 +122,10 @@ def fit_in_intervals(model, train, valid, run_dir, config, extra_callbacks=(), v
     uninterrupted run would have seen.
     """
     paths = run_paths(run_dir)
-    callbacks, guard, resumed_epochs = run_callbacks(
-        run_dir, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary),
+    callbacks, guard, resumed_steps = run_callbacks(
+        run_dir, config.eval_interval, extra_callbacks, tensorboard=TensorBoardSettings.of(config, valid, vocabulary),
         max_minutes=config.max_minutes)
-    train = train.skip(resumed_epochs * config.eval_interval)
+    train = train.skip(resumed_steps)
     epochs = -(-config.steps // config.eval_interval)
     # Our progress display instead of Keras' (verbose=0): it ends an epoch cut short at the step reached.
     history = model.fit(train, epochs=epochs, steps_per_epoch=config.eval_interval, validation_data=valid,

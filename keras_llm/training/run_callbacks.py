@@ -9,8 +9,8 @@ epoch it did not cover is removed from history.csv and TensorBoard (it is traine
 the best checkpoint is only replaced by a better epoch than any logged before the crash.
 
 Example:
-    >>> callbacks, guard, resumed_epochs = run_callbacks("runs/x", extra_callbacks=[early_stopping])
-    >>> model.fit(train.skip(resumed_epochs * steps_per_epoch), callbacks=callbacks, ...)
+    >>> callbacks, guard, resumed_steps = run_callbacks("runs/x", 100, extra_callbacks=[early_stopping])
+    >>> model.fit(train.skip(resumed_steps), steps_per_epoch=100, callbacks=callbacks, ...)
     >>> guard.raise_if_diverged(run_paths("runs/x")["best"])
 """
 
@@ -83,9 +83,9 @@ class TensorBoardSettings:
         return callbacks
 
 
-def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, validation_callbacks=(),
-                  max_minutes=None):
-    """``(callbacks, divergence_guard, completed_epochs)`` for a run in ``run_dir``.
+def run_callbacks(run_dir, steps_per_epoch, extra_callbacks=(), log=print, tensorboard=None,
+                  validation_callbacks=(), max_minutes=None):
+    """``(callbacks, divergence_guard, completed_steps)`` for a run in ``run_dir`` fitted with ``steps_per_epoch``.
 
     ``max_minutes`` (the run's time budget, every trainer's ``config.max_minutes``) stops training
     once that much wall time has passed since ``fit`` began (the epoch under way is cut short, its
@@ -99,14 +99,17 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, vali
     others add to the epoch logs; the backup last, so an epoch counts as done only once
     everything about it is on disk (TensorBoard events included: a resumed run trims the events
     of every file under ``logs/`` written after the backup it resumes from).
-    ``completed_epochs`` is 0 for a fresh run; a resumed run must skip that many epochs of its
-    (deterministic) input so it sees the batches an uninterrupted run would have seen.
+    ``completed_steps`` is 0 for a fresh run; a resumed run must skip that many batches of its
+    (deterministic) input so it sees the batches an uninterrupted run would have seen (a run cut
+    mid-epoch resumes mid-epoch: :class:`~keras_llm.training.backup.RunBackup`).
     """
     paths = run_paths(run_dir)
-    backup = RunBackup(paths["backup"], log=log)
-    resumed = backup.resumed_epochs
-    if resumed:
-        trim_history(paths["history"], resumed)
+    backup = RunBackup(paths["backup"], steps_per_epoch, log=log)
+    # Every evaluation logged so far, the cut epoch's too: best.keras may hold that epoch's weights,
+    # so only a better one may replace it after the resume.
+    best_so_far = best_logged(paths["history"], "val_loss")
+    if backup.resumed_steps:
+        trim_history(paths["history"], backup.resumed_epochs)  # the cut epoch's row comes again, whole
         trim_tensorboard_events(paths["logs"], backup.resumed_time)
     else:  # a fresh start, or a restart after a kill before the first backup: no epoch is done yet
         shutil.rmtree(paths["logs"], ignore_errors=True)
@@ -117,8 +120,9 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, vali
     seconds = time_budget_seconds(max_minutes)
     time_limit = TimeLimit(seconds) if seconds else None
     callbacks = [
+        backup.realigner(),
         *validation_callbacks,
-        BestModelCheckpoint(paths["best"], initial_value_threshold=best_logged(paths["history"], "val_loss")),
+        BestModelCheckpoint(paths["best"], initial_value_threshold=best_so_far),
         guard,
         *([time_limit] if time_limit else []),
         *extra_callbacks,
@@ -127,7 +131,7 @@ def run_callbacks(run_dir, extra_callbacks=(), log=print, tensorboard=None, vali
     ]
     callbacks.append(TrainingOutcome(paths["run_info"], time_limit, log).watch(callbacks))
     callbacks.append(backup.watch(callbacks))
-    return callbacks, guard, resumed
+    return callbacks, guard, backup.resumed_steps
 
 
 def save_final_model(model, path):

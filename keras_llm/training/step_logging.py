@@ -36,22 +36,32 @@ LEARNING_RATE = "learning_rate"
 class StepAwareCallback(keras.callbacks.Callback):
     """A callback that knows the optimizer step of the batch that just ended (``self.global_step``).
 
-    Counted as ``epoch * steps_per_epoch + batch + 1``, which is ``optimizer.iterations`` for
-    every trainer here (each passes ``steps_per_epoch``) without reading a variable each batch;
-    a resumed run starts at its first unfinished epoch, so the count continues where it stopped.
+    Counted as the optimizer's step count at the epoch's start (read once per epoch) plus the
+    batches of the epoch so far, which is ``optimizer.iterations`` for every trainer here without
+    reading a variable each batch. A resumed run starts where its backup stopped, also mid-epoch
+    (the first epoch of a run resumed after a time limit makes up the cut epoch's missing steps).
     """
 
     def __init__(self):
         super().__init__()
         self.global_step = 0
         self._epoch = 0
+        self._epoch_start = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self.global_step = epoch * (self.params.get("steps") or 0)
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        self._epoch_start = int(iterations.numpy()) if iterations is not None else \
+            epoch * (self.params.get("steps") or 0)
+        self.global_step = self._epoch_start
 
     def on_train_batch_end(self, batch, logs=None):
-        self.global_step = self._epoch * (self.params.get("steps") or 0) + batch + 1
+        self.global_step = self._epoch_start + batch + 1
+
+    @property
+    def steps_this_epoch(self):
+        """Batches trained in the epoch under way."""
+        return self.global_step - self._epoch_start
 
 
 class RunWriterCallback(StepAwareCallback):
@@ -143,8 +153,7 @@ class StepScalars(StepAwareCallback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        steps = self.params.get("steps") or 0
-        self._log_loss_window(self.global_step - epoch * steps, logs.get(LOSS))  # the interval's last steps
+        self._log_loss_window(self.steps_this_epoch, logs.get(LOSS))  # the interval's last steps
         for name, value in sorted(logs.items()):
             if not isinstance(value, (int, float)):
                 continue

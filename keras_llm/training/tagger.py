@@ -172,14 +172,14 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
              if is_bio_tagset(tag_names) else [])
     extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                                restore_best_weights=True, verbose=int(bool(verbose))))
-    callbacks, guard, resumed_epochs = run_callbacks(
-        run_dir, extra, tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary),
+    callbacks, guard, resumed_steps = run_callbacks(
+        run_dir, steps_per_epoch, extra, tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary),
         max_minutes=config.max_minutes)
     with warnings.catch_warnings():
         # A BERT backbone's pooler ([CLS] → tanh) is kept (so the encoder can seed a classifier later)
         # but unused by tagging, so it rightly gets no gradients; Keras would warn about it.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
-        history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+        history = model.fit(train_data.skip(resumed_steps), validation_data=valid_data,
                             epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                             callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0,
                             shuffle=False)  # the dataset shuffles itself

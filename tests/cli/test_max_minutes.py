@@ -60,10 +60,11 @@ def test_resuming_a_stopped_run_trains_on_with_a_budget_of_its_own(budget_run):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     info = _run_info(run_dir)
     # No --max-minutes on the resume: the recipe's budget (none), so it trains to its planned end; the
-    # cut epoch counts as done (Keras ended it), so the rest of it is not trained again.
+    # resume is step-exact: it makes up the cut epoch's missing step, then trains the last two epochs.
     assert info["status"] == "finished" and info["training"]["max_minutes"] is None
     assert info["trained"]["stopped_by"] == "planned_end"
-    assert info["trained"]["steps"] == 1 + 4 and info["trained"]["planned_steps"] == 6
+    assert info["trained"]["steps"] == 6 and info["trained"]["planned_steps"] == 6
+    assert re.search(r"^\s*1/2 - ", resumed.stdout, re.M), resumed.stdout  # the cut epoch's one missing step
     assert not (run_dir / "backup").exists()
     assert len((run_dir / "history.csv").read_text(encoding="utf-8").splitlines()) == 1 + 3
 

@@ -75,3 +75,28 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert _logged_epochs(tmp_path / "straight") == ([0, 1, 2], [4, 8, 12])
     # Every TensorBoard event (step scalars, attention maps, samples) once, as in the uninterrupted run.
     assert logged_events(tmp_path / "crashed") == logged_events(tmp_path / "straight")
+
+
+@pytest.mark.slow  # the console-script budget test (tests/cli/test_max_minutes.py) covers the step count by default
+@pytest.mark.parametrize("stop_at", [6, 9])
+def test_a_run_stopped_mid_epoch_then_resumed_equals_an_uninterrupted_run(tmp_path, stop_at):
+    """A time limit ends training mid-epoch (Keras validates and ends that epoch); the resumed run makes
+    up exactly the missing steps of that epoch, so every later evaluation falls where it would have."""
+    uninterrupted = _train(tmp_path / "straight", tmp_path / "straight.npz")
+    code, log = _finish(_train(tmp_path / "stopped", tmp_path / "stopped.npz", "--stop-at-step", str(stop_at)))
+    assert code == 0, log[-2000:]
+    epochs_done = stop_at // 4
+    csv_epochs, tensorboard_steps = _logged_epochs(tmp_path / "stopped")
+    assert csv_epochs == list(range(epochs_done + 1)) and tensorboard_steps[-1] == stop_at  # the cut epoch validated
+
+    code, log = _finish(_train(tmp_path / "stopped", tmp_path / "resumed.npz"))
+    assert code == 0, log[-2000:]
+    code, log = _finish(uninterrupted)
+    assert code == 0, log[-2000:]
+    straight, resumed = np.load(tmp_path / "straight.npz"), np.load(tmp_path / "resumed.npz")
+    np.testing.assert_allclose(resumed["final"], straight["final"], atol=1e-6, rtol=0)
+    # history.csv: one row per whole epoch (the cut one's row came again, whole); TensorBoard keeps the
+    # cut evaluation at the step where it was taken, beside the uninterrupted run's evaluations.
+    csv_epochs, tensorboard_steps = _logged_epochs(tmp_path / "stopped")
+    assert csv_epochs == [0, 1, 2]
+    assert tensorboard_steps == sorted({4, 8, 12, stop_at})
