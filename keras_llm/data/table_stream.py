@@ -43,12 +43,17 @@ def first_line(path):
     return ""
 
 
-def check_input_file(path, what="input file"):
-    """Refuse a missing path, a directory or an empty file in one line."""
+def require_file(path, what="input file"):
+    """Refuse a missing path or a directory in one line."""
     if os.path.isdir(path):
         raise UserInputError(f"expected a {what} but got a directory: {path}")
     if not os.path.isfile(path):
         raise UserInputError(f"{what} not found: {path}")
+
+
+def check_input_file(path, what="input file"):
+    """Refuse a missing path, a directory or an empty file in one line."""
+    require_file(path, what)
     if not first_line(path):
         raise UserInputError(f"{what} {path} is empty")
 

@@ -29,6 +29,7 @@ import csv
 import json
 import os
 
+from keras_llm.data.table_stream import require_file
 from keras_llm.errors import UserInputError
 from keras_llm.files import one_line_write_errors
 
@@ -61,12 +62,9 @@ def _one_field(text):
 
 
 def check_input_file(path, what="input file"):
-    """The path of an existing regular file, or one line saying what is wrong."""
+    """The path of an existing regular file (it may be empty), or one line saying what is wrong."""
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise UserInputError(f"expected a {what} but got a directory: {path}")
-    if not os.path.isfile(path):
-        raise UserInputError(f"{what} not found: {path}")
+    require_file(path, what)
     return path
 
 
@@ -77,7 +75,12 @@ def check_output_file(path, input_path=None):
     if os.path.isdir(path):
         raise UserInputError(f"--output {path} is a directory; name a file")
     if input_path and os.path.exists(path) and os.path.samefile(path, input_path):
-        raise UserInputError(f"--output {path} is the input file; write the predictions to another file")
+        raise UserInputError(f"--output {path} is the --input file; write the predictions to another file")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # the nearest existing folder above (the missing ones are created)
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise UserInputError(f"cannot write {path}: {folder} is a file, not a folder")
     check_writable_directory(os.path.dirname(os.path.abspath(path)))
     return path
 

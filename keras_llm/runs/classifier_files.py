@@ -33,7 +33,7 @@ from keras_llm.evaluation.classification import (
 )
 from keras_llm.evaluation.collapse import collapse_message
 from keras_llm.evaluation.confusion_plot import save_confusion_png
-from keras_llm.evaluation.prediction_files import check_writable_directory
+from keras_llm.evaluation.prediction_files import check_output_file, check_writable_directory
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.files import atomic_output
@@ -41,7 +41,6 @@ from keras_llm.runs.classifier import MODEL_KIND, load_classifier_run
 from keras_llm.runs.file_commands import (
     batch_size_of,
     batches,
-    check_output_file,
     trained_epochs,
 )
 from keras_llm.runs.layout import read_run_info
@@ -188,7 +187,7 @@ def predict_classifier_file(run_dir, input_file, output_file, batch_size=None, t
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     reader = _table_reader(input_file, input_format, MODEL_KIND)
-    check_output_file(input_file, output_file)
+    check_output_file(output_file, input_file)
     column = text_column or info.get("data", {}).get("text_column", "text")
     reader.require_column(column)
     total = reader.count(column)

@@ -1,6 +1,6 @@
-"""What `keras-llm evaluate` and `predict` share across tasks: batching a stream, the output-file check,
-the training step the evaluation is logged at (an output folder is checked by
-:func:`keras_llm.evaluation.prediction_files.check_writable_directory`).
+"""What `keras-llm evaluate` and `predict` share across tasks: batching a stream and the training step the
+evaluation is logged at (output files and folders are checked by
+:mod:`keras_llm.evaluation.prediction_files`).
 
 Example:
     >>> for batch in batches(reader.rows(), 64):
@@ -10,7 +10,6 @@ Example:
 import itertools
 import os
 
-from keras_llm.errors import UserInputError
 from keras_llm.training.run_callbacks import run_paths
 
 
@@ -19,19 +18,6 @@ def batches(items, size):
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
-
-
-def check_output_file(input_file, output_file):
-    """Refuse writing the predictions over the file being read (it would be replaced by them)."""
-    if os.path.exists(output_file) and os.path.samefile(input_file, output_file):
-        raise UserInputError(f"--output {output_file} is the --input file; write the predictions to another file")
-    if os.path.isdir(output_file):
-        raise UserInputError(f"--output {output_file} is a directory; give a file name")
-    folder = os.path.dirname(os.path.abspath(output_file))
-    while not os.path.exists(folder):  # the nearest existing folder above (the missing ones are created)
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
-        raise UserInputError(f"cannot write {output_file}: {folder} is a file, not a folder")
 
 
 def trained_epochs(run_dir):

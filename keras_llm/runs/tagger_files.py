@@ -37,7 +37,7 @@ from keras_llm.data.table_stream import TableReader, TableWriter, check_input_fi
 from keras_llm.errors import UserInputError
 from keras_llm.evaluation.classification import format_confusion_table, format_per_class_table
 from keras_llm.evaluation.confusion_plot import save_confusion_png
-from keras_llm.evaluation.prediction_files import check_writable_directory
+from keras_llm.evaluation.prediction_files import check_output_file, check_writable_directory
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.evaluation.tagging import tagging_scores
@@ -46,7 +46,6 @@ from keras_llm.files import atomic_output
 from keras_llm.runs.file_commands import (
     batch_size_of,
     batches,
-    check_output_file,
     trained_epochs,
 )
 from keras_llm.runs.layout import read_run_info
@@ -294,7 +293,7 @@ def predict_tagger_file(run_dir, input_file, output_file, batch_size=None, text_
         reader = TableReader(input_file, kind)
         reader.require_column(column)
         total = reader.count(column)
-    check_output_file(input_file, output_file)
+    check_output_file(output_file, input_file)
     table = isinstance(reader, TableReader)
     with atomic_output(output_file, newline="") as handle:
         writer = TableWriter(handle, reader, TABLE_COLUMNS) if table else None  # a clash fails here, early
