@@ -15,7 +15,8 @@ Writes tests/fixtures/gpt2/:
                       save_pretrained wrote them, and its sha256; the 13 MB file itself is not
                       committed: tests/checkpoints/gpt2_weights.py draws the same numbers again
   reference.json      the texts (UTF-8 bytes as hex: one is invalid UTF-8, fed to Hugging Face
-                      decoded with errors="replace"), GPT2TokenizerFast's ids, the library versions
+                      decoded with errors="replace"), GPT2TokenizerFast's ids, the greedy continuations
+                      of GREEDY_PROMPTS by ``model.generate`` (ids and decoded text), the library versions
   logits.npz          per text (text_<i>_...): the logits of KEEP_COLUMNS vocabulary columns plus the
                       columns of the text's own ids at every position, their logsumexp over the whole
                       vocabulary and their argmax (float32; full logits would be 200 kB per token)
@@ -39,6 +40,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "gpt2")
 SEED = 22
 KEEP_COLUMNS = 256
+GREEDY_PROMPTS = ["ROMEO:", "The meaning of life is"]
+GREEDY_NEW_TOKENS = 12
 
 TEXTS = [
     b"Hello world! GPT-2's tokenizer isn't simple, is it?",
@@ -114,13 +117,20 @@ def main():
             arrays[f"text_{index}_logits"] = logits[:, columns]
             arrays[f"text_{index}_logsumexp"] = torch.logsumexp(torch.from_numpy(logits), dim=-1).numpy()
             arrays[f"text_{index}_argmax"] = logits.argmax(-1).astype(np.int32)
+        greedy = []
+        for prompt in GREEDY_PROMPTS:
+            prompt_ids = tokenizer(prompt)["input_ids"]
+            out = model.generate(torch.tensor([prompt_ids]), attention_mask=torch.ones(1, len(prompt_ids)),
+                                 max_new_tokens=GREEDY_NEW_TOKENS, do_sample=False, pad_token_id=50256)
+            new_ids = out[0, len(prompt_ids):].tolist()
+            greedy.append({"prompt": prompt, "new_ids": new_ids, "completion": tokenizer.decode(new_ids)})
     np.savez_compressed(os.path.join(OUT, "logits.npz"), **arrays)
 
     with open(os.path.join(OUT, "weights.json"), "w", encoding="utf-8") as handle:
         json.dump({"seed": SEED, "model_safetensors_sha256": sha256,
                    "tensors": [[name, shape] for name, shape in specs]}, handle, indent=1)
     with open(os.path.join(OUT, "reference.json"), "w", encoding="utf-8") as handle:
-        json.dump({"texts_utf8_hex": [raw.hex() for raw in TEXTS], "texts": texts, "ids": ids,
+        json.dump({"texts_utf8_hex": [raw.hex() for raw in TEXTS], "texts": texts, "ids": ids, "greedy": greedy,
                    "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                                 "tokenizers": tokenizers.__version__, "numpy": np.__version__,
                                 "safetensors": safetensors.__version__}},
