@@ -76,13 +76,6 @@ class GPT2Tokenizer(ByteBPETokenizer):
             merges = [line.rstrip("\n") for line in f if line.strip()]
         return cls(vocabulary, merges, special_tokens=special_tokens)
 
-    @classmethod
-    def train(cls, *args, **kwargs):
-        """Train as :meth:`ByteBPETokenizer.train` (Hugging Face's trainer), encode GPT-2's exact way."""
-        trained = ByteBPETokenizer.train(*args, **kwargs)
-        vocabulary = {token: i for i, token in enumerate(trained.vocabulary)}
-        return cls(vocabulary, trained.merges, special_tokens=trained.special_tokens)
-
     def _tokenize_batch(self, strings):
         return tokenize_around(strings, self._separators, self._tokenize_text)
 
