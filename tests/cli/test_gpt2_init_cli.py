@@ -16,10 +16,17 @@ import pytest
 
 from keras_llm.export.op_check import check_saved_model_ops
 from tests.checkpoints.gpt2_fixture import FIXTURE, make_gpt2_directory
-from tests.conftest import TINY_CORPUS, assert_one_line_error, run_cli
+from tests.conftest import TINY_CORPUS, assert_one_line_error
+from tests.conftest import run_cli as _run_cli
 
 RECIPE = "gpt-shakespeare-char"
+# A run loads a 50,257-token model: on a shared, loaded machine one command has taken over 10 minutes.
+TIMEOUT = 1800
 TINY_RUN = ("--steps", "2", "--eval-interval", "2", "--eval-batches", "1", "--max-length", "16", "--batch-size", "2")
+
+
+def run_cli(*argv):
+    return _run_cli(*argv, timeout=TIMEOUT)
 
 
 def _greedy():
@@ -116,7 +123,7 @@ def test_the_export_serves_the_same_text_in_a_fresh_process(finetuned, tmp_path)
     cases = _greedy()
     prompts = [case["prompt"] for case in cases]
     served = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(path), json.dumps(prompts),
-                             str(len(cases[0]["new_ids"]))], capture_output=True, text=True, timeout=600)
+                             str(len(cases[0]["new_ids"]))], capture_output=True, text=True, timeout=TIMEOUT)
     assert served.returncode == 0, served.stderr[-2000:]
     completions = json.loads(served.stdout.strip().split("\n")[-1])
     assert completions == [case["completion"] for case in cases]
