@@ -1,19 +1,17 @@
 """Load a Hugging Face BERT directory into our backbone, reading weights with safetensors' numpy API.
 
-Only ``model.safetensors`` is read: pickle-based files (``pytorch_model.bin``, ``*.pt``, ``*.ckpt``)
-can run arbitrary code when loaded, so they are refused with a message saying how to convert them.
+Only ``model.safetensors`` is read (checkpoints/safetensors_weights.py): pickle-based files are refused.
 """
 
 import json
 import os
 
-import numpy as np
-from safetensors.numpy import load_file
-
+from keras_llm.checkpoints.safetensors_weights import assign as _assign
+from keras_llm.checkpoints.safetensors_weights import load_norm as _load_norm
+from keras_llm.checkpoints.safetensors_weights import read_safetensors
 from keras_llm.errors import UserInputError
 from keras_llm.models import bert
 
-_PICKLE_FILES = ("pytorch_model.bin", "model.pt", "model.ckpt", "pytorch_model.pt")
 # Hugging Face names start with one of these prefixes depending on the head the model was saved with.
 _PREFIXES = ("bert.", "model.", "")
 
@@ -42,26 +40,11 @@ def bert_config_from_hf(directory):
 
 
 def _read_tensors(directory):
-    path = os.path.join(directory, "model.safetensors")
-    if not os.path.isfile(path):
-        pickled = [name for name in _PICKLE_FILES if os.path.isfile(os.path.join(directory, name))]
-        if pickled:
-            raise UserInputError(
-                f"refusing to load {pickled[0]} in {directory}: pickle files can run arbitrary code; "
-                "convert it to model.safetensors first")
-        raise UserInputError(f"no model.safetensors in {directory}")
-    tensors = load_file(path)
+    tensors = read_safetensors(directory)
     for prefix in _PREFIXES:
         if f"{prefix}embeddings.word_embeddings.weight" in tensors:
             return {name[len(prefix):]: value for name, value in tensors.items() if name.startswith(prefix)}
-    raise UserInputError(f"{path} has no BERT embeddings (embeddings.word_embeddings.weight)")
-
-
-def _assign(variable, value, name):
-    value = np.asarray(value, dtype="float32")
-    if tuple(variable.shape) != value.shape:
-        raise UserInputError(f"weight {name}: checkpoint shape {value.shape} != model shape {tuple(variable.shape)}")
-    variable.assign(value)
+    raise UserInputError(f"{directory}/model.safetensors has no BERT embeddings (embeddings.word_embeddings.weight)")
 
 
 def _load_attention(attention, tensors, prefix, num_heads):
@@ -76,11 +59,6 @@ def _load_attention(attention, tensors, prefix, num_heads):
     weight = tensors[f"{prefix}.output.dense.weight"]
     _assign(attention.output_dense.kernel, weight.T.reshape(num_heads, head_dim, -1), f"{prefix}.output.dense")
     _assign(attention.output_dense.bias, tensors[f"{prefix}.output.dense.bias"], f"{prefix}.output.dense.bias")
-
-
-def _load_norm(norm, tensors, prefix):
-    _assign(norm.gamma, tensors[f"{prefix}.weight"], f"{prefix}.weight")
-    _assign(norm.beta, tensors[f"{prefix}.bias"], f"{prefix}.bias")
 
 
 def _load_dense(dense, tensors, prefix):

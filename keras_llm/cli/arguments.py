@@ -124,7 +124,8 @@ def add_shared_train_arguments(train):
     data.add_argument("--valid", dest="valid_file", help="validation file (default: a split of --train)")
     data.add_argument("--text-column")
     data.add_argument("--label-column")
-    data.add_argument("--init-from", help="a Hugging Face BERT directory, package:NAME, or an earlier run directory")
+    data.add_argument("--init-from", help="a Hugging Face BERT directory (GPT recipes: a GPT-2 directory), "
+                                          "package:NAME, or an earlier run directory")
     data.add_argument("--backbone", choices=["bert", "bilstm", "minilm"],
                       help="generic recipes tagger and bert-classifier: a small BERT from scratch (default; or "
                            "the --init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned "

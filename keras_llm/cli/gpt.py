@@ -1,6 +1,7 @@
 """`keras-llm` commands of the language-model task (GPT and RNN LMs): `train <recipe>`, `generate`, `export`.
 
     keras-llm train gpt-shakespeare-char [--corpus FILE] [--steps N] [--tokenizer char|word|bpe] [--min-count N] ...
+    keras-llm train gpt-shakespeare-char --init-from HF_GPT2_DIR|RUN_DIR --corpus FILE [--max-length N] ...
     keras-llm train lstm-lm --corpus train.txt [--tokenizer word] [--min-count N] [--max-length N] ...
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
     keras-llm export RUN_DIR [--name NAME] [--base-dir DIR] [--xla]
@@ -26,7 +27,7 @@ from keras_llm.errors import UserInputError
 RECIPE_KINDS = ("gpt", "rnn_lm")
 EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default (GPT runs; an RNN LM refuses it)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "min_count", "max_length",
-                           "num_layers", "hidden_dim"})
+                           "num_layers", "hidden_dim", "init_from"})
 EVALUATE_OPTIONS = frozenset({"stride"})
 PREDICT_OPTIONS = frozenset({"text_column", "max_new_tokens", "decoding", "temperature", "top_k", "top_p", "seed",
                              "num_beams", "length_penalty"})
@@ -107,14 +108,35 @@ def train(args):
     kind = load_recipe(args.recipe).get("model")
     if "min_count" in tokenizer and tokenizer.get("kind", _recipe_tokenizer(args.recipe)) != "word":
         raise UserInputError("--min-count applies to word-level tokenizers; add --tokenizer word")
+    _check_init_from(args, kind)
     train_run = train_rnn_lm_run if kind == RNN_LM else train_gpt_run
+    pretrained = {"init_from": args.init_from} if args.init_from else {}
     run_dir, _ = train_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
                            training_overrides=step_training_overrides(args), model_overrides=model,
-                           tokenizer_overrides=tokenizer or None, verbose=args.verbose)
+                           tokenizer_overrides=tokenizer or None, verbose=args.verbose, **pretrained)
     print(f"done. Generate: keras-llm generate {run_dir} --prompt 'ROMEO:'   "
           f"Evaluate: keras-llm evaluate {run_dir} --test HELD_OUT.txt   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir
+
+
+def _check_init_from(args, kind):
+    """--init-from fine-tunes a GPT, which keeps its own shape and tokenizer: the flags that would change
+    them are refused with it, all in one line (--max-length stays: it is the training window)."""
+    from keras_llm.runs.rnn_lm import RNN_LM
+
+    if not args.init_from:
+        return
+    if kind == RNN_LM:
+        raise UserInputError(f"--init-from: recipe {args.recipe!r} is an RNN language model, which starts from "
+                             "nothing; --init-from applies to GPT recipes (a Hugging Face GPT-2 directory or a "
+                             "GPT run)")
+    flags = {"--num-layers": args.num_layers, "--hidden-dim": args.hidden_dim, "--tokenizer": args.tokenizer,
+             "--min-count": args.min_count}
+    given_flags = [flag for flag, value in flags.items() if value is not None]
+    if given_flags:
+        raise UserInputError(f"{', '.join(given_flags)} and --init-from conflict: the pretrained model keeps its "
+                             "own shape and tokenizer (--max-length sets the training window)")
 
 
 def _recipe_tokenizer(recipe_name):

@@ -4,6 +4,7 @@ import dataclasses
 
 import keras
 
+from keras_llm.errors import UserInputError
 from keras_llm.layers import PositionEmbedding, ReversibleEmbedding, TransformerDecoderBlock
 from keras_llm.models.config import ConfigMixin, check_transformer_config
 
@@ -14,6 +15,7 @@ POSITION_EMBEDDING = "position_embedding"
 BLOCK_PREFIX = "decoder_block_"
 FINAL_NORM = "final_norm"
 LM_HEAD = "lm_head"
+GPT_ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
 
 
 @dataclasses.dataclass
@@ -30,6 +32,9 @@ class GPTConfig(ConfigMixin):
         dropout: dropout on embeddings, attention weights and residual branches.
         tie_weights: reuse the token embedding as the output layer (GPT-2 does).
         layer_norm_epsilon: LayerNorm epsilon.
+        activation: feed-forward activation: ``"gelu"`` (exact erf form, the default) or
+            ``"gelu_tanh"`` (the tanh approximation, Hugging Face's ``gelu_new``, which GPT-2
+            was trained with), or ``"relu"``.
     """
 
     vocab_size: int
@@ -41,10 +46,13 @@ class GPTConfig(ConfigMixin):
     dropout: float = 0.0
     tie_weights: bool = True
     layer_norm_epsilon: float = 1e-5
+    activation: str = "gelu"
 
     def __post_init__(self):
         check_transformer_config(
             self, ("vocab_size", "max_length", "num_layers", "num_heads", "hidden_dim", "intermediate_dim"))
+        if self.activation not in GPT_ACTIVATIONS:
+            raise UserInputError(f"GPTConfig.activation must be one of {GPT_ACTIVATIONS}; got {self.activation!r}")
 
     @property
     def head_dim(self):
@@ -54,8 +62,9 @@ class GPTConfig(ConfigMixin):
 def build_gpt(config, name="gpt"):
     """Build a decoder-only Transformer: token ids → next-token logits.
 
-    Pre-LayerNorm blocks (GPT-2), learned positions, exact GELU, optional tied output
-    layer. Logits are float32 even under mixed precision.
+    Pre-LayerNorm blocks (GPT-2), learned positions, GELU (exact unless the config says
+    ``gelu_tanh``), biases on every projection, optional tied output layer. Logits are
+    float32 even under mixed precision.
 
     Args:
         config: a :class:`GPTConfig`.
@@ -80,7 +89,7 @@ def build_gpt(config, name="gpt"):
     x = keras.layers.Dropout(config.dropout, name="embedding_dropout")(tokens + positions)
     for index in range(config.num_layers):
         x = TransformerDecoderBlock(
-            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation="gelu",
+            config.num_heads, config.intermediate_dim, dropout=config.dropout, activation=config.activation,
             norm_first=True, layer_norm_epsilon=config.layer_norm_epsilon, cross_attention=False,
             name=f"{BLOCK_PREFIX}{index}")(x)
     x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=FINAL_NORM)(x)

@@ -11,10 +11,12 @@ import time
 import keras
 import numpy as np
 
+from keras_llm.checkpoints import resolve_model_directory
 from keras_llm.data import read_text
 from keras_llm.errors import UserInputError
 from keras_llm.generation import DecodingOptions, generate
 from keras_llm.models import GPTConfig, build_gpt, parameter_count
+from keras_llm.runs.gpt_pretrained import pretrained_gpt, training_window
 from keras_llm.runs.layout import check_resumed_data, load_trained_run, steps_trained, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
@@ -72,8 +74,9 @@ def tokenizer_spec(recipe, overrides):
     return {**recipe.get("tokenizer", {}), **(overrides or {})}
 
 
-def corpus_token_ids(recipe, corpus, run_dir, tokenizer_overrides):
-    """Read the corpus, train (or, resuming, reload) the run's tokenizer and encode the corpus.
+def corpus_token_ids(recipe, corpus, run_dir, tokenizer_overrides, tokenizer=None):
+    """Read the corpus, train (or, resuming, reload; or take the pretrained model's ``tokenizer``) the
+    run's tokenizer and encode the corpus.
 
     Returns:
         ``(corpus_path, data_sha256, tokenizer, token_ids int32 (num_tokens,), tokenizer spec)``.
@@ -85,7 +88,7 @@ def corpus_token_ids(recipe, corpus, run_dir, tokenizer_overrides):
     spec = tokenizer_spec(recipe, tokenizer_overrides)
     if os.path.isdir(tokenizer_dir):  # resuming: the ids must mean what they meant
         tokenizer = load_tokenizer(tokenizer_dir)
-    else:
+    elif tokenizer is None:
         tokenizer = make_tokenizer(spec, text)
     token_ids = np.asarray(tokenizer.encode(text), dtype=np.int32)
     return corpus_path, fingerprint, tokenizer, token_ids, spec
@@ -102,27 +105,36 @@ def open_language_model_run(recipe_name, run_dir, model, tokenizer, token_count,
 
 @run_lifecycle("gpt")
 def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=None, model_overrides=None,
-                  tokenizer_overrides=None, verbose=1, log=print):
+                  tokenizer_overrides=None, verbose=1, log=print, init_from=None):
     """Train recipe ``recipe_name``; returns ``(run_dir, history)``.
 
+    ``init_from`` (or the recipe's ``init_from:``): a Hugging Face GPT-2 directory, ``package:<module>``
+    or a GPT run to fine-tune on ``corpus``; the model keeps its shape and tokenizer, and trains on
+    windows of the recipe's ``max_length`` (``model_overrides["max_length"]``), at most its context.
     Re-running with the same ``run_dir`` resumes from the last backup.
     """
     recipe = load_recipe(recipe_name)
     if recipe.get("model") != "gpt":
         raise UserInputError(f"recipe {recipe_name!r} is not a GPT recipe")
+    init_from = init_from or recipe.get("init_from")
+    init_from = resolve_model_directory(init_from) if init_from else None
+    model, model_config, tokenizer, window = _starting_model(recipe, init_from, model_overrides, tokenizer_overrides)
     corpus_path, fingerprint, tokenizer, token_ids, spec = corpus_token_ids(recipe, corpus, run_dir,
-                                                                           tokenizer_overrides)
-    model_config = GPTConfig(vocab_size=tokenizer.vocab_size,
-                             **{**recipe["model_config"], **(model_overrides or {})})
+                                                                           tokenizer_overrides, tokenizer)
     training = TrainingConfig(**{**recipe["training"], **(training_overrides or {})})
     keras.utils.set_random_seed(training.seed)
-    model = build_gpt(model_config)
+    if model is None:
+        model_config = GPTConfig(vocab_size=tokenizer.vocab_size, **model_config)
+        model = build_gpt(model_config)
     open_language_model_run(recipe_name, run_dir, model, tokenizer, len(token_ids), corpus_path, log)
     sample = recipe.get("sample", {})
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
                 "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,
                 "model_config": vars(model_config),
                 "training": vars(training), "sample": sample}
+    if init_from:
+        run_info.update(init_from=os.path.abspath(init_from), sequence_length=window,
+                        tokenizer={"kind": "pretrained", "class": type(tokenizer).__name__})
     write_run_info(run_dir, run_info)
 
     sample_options = decoding_options(sample, seed=training.seed)
@@ -132,10 +144,28 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
 
     started = time.time()
     history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose,
-                                   vocabulary=tokenizer.vocabulary)
+                                   vocabulary=tokenizer.vocabulary, sequence_length=window)
     log(f"trained {steps_trained(run_dir, training.steps)} steps in {time.time() - started:.0f}s; "
         f"final val loss {history.history['val_loss'][-1]:.4f}")
     return run_dir, history
+
+
+def _starting_model(recipe, init_from, model_overrides, tokenizer_overrides):
+    """``(model, config, tokenizer, window)``: the pretrained ``init_from`` (its config and tokenizer;
+    ``window`` the training window), or ``(None, the recipe's config settings, None, None)``."""
+    settings = {**recipe["model_config"], **(model_overrides or {})}
+    if not init_from:
+        return None, settings, None, None
+    kept = sorted(set(model_overrides or {}) - {"max_length"}) + sorted(tokenizer_overrides or {})
+    if kept:
+        raise UserInputError(f"{', '.join(kept)}: the pretrained model {init_from} keeps its own shape and "
+                             "tokenizer; leave them out (max_length sets the training window)")
+    model, tokenizer, config = pretrained_gpt(init_from)
+    requested = (model_overrides or {}).get("max_length")
+    if requested and requested > config.max_length:
+        raise UserInputError(f"max_length {requested} is longer than the context of {init_from} "
+                             f"({config.max_length} positions)")
+    return model, config, tokenizer, training_window(config, settings.get("max_length"))
 
 
 def decoding_options(sample, **overrides):

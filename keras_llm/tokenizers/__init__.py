@@ -9,11 +9,12 @@ from keras_llm.errors import UserInputError
 from keras_llm.tokenizers.base import Tokenizer, read_config
 from keras_llm.tokenizers.byte_bpe import END_TOKEN, ByteBPETokenizer
 from keras_llm.tokenizers.char import CharTokenizer
+from keras_llm.tokenizers.gpt2 import GPT2Tokenizer
 from keras_llm.tokenizers.word import WordTokenizer
 from keras_llm.tokenizers.wordpiece import WordPieceTokenizer
 
 _CLASSES = {cls.__name__: cls for cls in (CharTokenizer, ByteBPETokenizer, WordTokenizer,
-                                          WordPieceTokenizer)}
+                                          WordPieceTokenizer, GPT2Tokenizer)}
 
 
 def load_tokenizer(directory):
@@ -37,5 +38,5 @@ def load_tokenizer(directory):
     return _CLASSES[class_name].load(directory)
 
 
-__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "Tokenizer", "WordPieceTokenizer",
+__all__ = ["END_TOKEN", "ByteBPETokenizer", "CharTokenizer", "GPT2Tokenizer", "Tokenizer", "WordPieceTokenizer",
            "WordTokenizer", "load_tokenizer"]

@@ -191,6 +191,9 @@ RUN_DIRS = {
     "runs/tags-minilm": "tagger",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
+    # docs/pretrained_gpt.md: a tiny GPT run stands in for the GPT-2 directory (--init-from takes both;
+    # tests/cli/test_gpt2_init_cli.py runs the Hugging Face directory itself).
+    "gpt2": "gpt", "runs/gpt2-shakespeare": "gpt",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
@@ -218,6 +221,7 @@ TINY_TRAIN = {
     "classifier": ["--epochs", "1", "--max-length", "16"],
     "tagger": ["--epochs", "1", "--max-length", "16"],
 }
+SHAPE_FLAGS = ("--num-layers", "--hidden-dim")
 TINY_COMPARE = {"lm": ["--steps", "2", "--eval-interval", "1", "--eval-batches", "1", "--params", "8000",
                        "--max-length", "16", "--sample-tokens", "4", "--no-jit"],
                 "classify": ["--epochs", "1", "--params", "3000"]}
@@ -293,6 +297,8 @@ def with_tiny_budget(argv):
     else:
         return list(argv)
     argv = list(argv)
+    if "--init-from" in argv:  # a pretrained model keeps its shape: only the budget is injected
+        extra = [item for pair in zip(extra[0::2], extra[1::2]) if pair[0] not in SHAPE_FLAGS for item in pair]
     for flag, value in zip(extra[0::2], extra[1::2]):
         if flag in argv and value is not None and not flag.startswith("--no-"):
             argv[argv.index(flag) + 1] = value
