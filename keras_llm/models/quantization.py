@@ -20,6 +20,7 @@ import json
 import warnings
 import zipfile
 
+import h5py
 import keras
 
 from keras_llm.errors import UserInputError
@@ -77,19 +78,32 @@ def _saved_config(path):
         return json.loads(archive.read("config.json"))
 
 
+def _has_int8_weights(archive):
+    """Whether the weights of an open ``.keras`` archive hold an int8 array (only quantization makes one)."""
+    found = []
+    with archive.open("model.weights.h5") as handle, h5py.File(handle, "r") as weights:
+        weights.visititems(lambda name, item: found.append(name) if getattr(item, "dtype", None) == "int8" else None)
+    return bool(found)
+
+
 def saved_quantization_mode(path):
-    """The quantization mode recorded in a ``.keras`` file's config (a top-level projection's dtype policy), or None."""
+    """The quantization mode of a ``.keras`` file, or None for a float model.
+
+    A top-level projection's dtype policy names it in the config; a model whose projections are all nested
+    (a GPT: its output layer is the tied embedding) says nothing there, and its int8 kernels tell.
+    """
     try:
-        config = _saved_config(path)
+        with zipfile.ZipFile(path) as archive:
+            mode = next((found for found in _policy_modes(json.loads(archive.read("config.json"))) if found), None)
+            return mode or ("int8" if _has_int8_weights(archive) else None)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
-    return next((mode for mode in _policy_modes(config) if mode), None)
 
 
 def load_quantized_model(path, mode=None):
     """Load a ``.keras`` file written from a :func:`quantize_model` model (Keras safe mode, uncompiled)."""
     config = _saved_config(path)
-    mode = mode or next((found for found in _policy_modes(config) if found), None)
+    mode = mode or saved_quantization_mode(path)
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
