@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 
+import numpy as np
+
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_directory
 from keras_llm.models.quantization import QUANTIZATION_MODES, quantization_mode, quantize_model
@@ -52,7 +54,7 @@ def quantize_run(run_dir, output_dir=None, mode="int8", log=print):
     model = load_run_model(run_dir, "best")
     if quantization_mode(model):  # a run.json without the record (copied by hand, or from before it)
         raise UserInputError(f"{run_dir} is already quantized ({quantization_mode(model)}); quantize the float run")
-    float_bytes = os.path.getsize(_model_file(run_dir))
+    float_bytes = weight_bytes(model)
     quantize_model(model, mode)
     with atomic_directory(output_dir) as folder:
         for name in sorted(os.listdir(run_dir)):
@@ -67,12 +69,12 @@ def quantize_run(run_dir, output_dir=None, mode="int8", log=print):
         record = {**info, "quantization": {"mode": mode, "from": os.path.abspath(run_dir)}}
         with open(os.path.join(folder, RUN_FILE), "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2)
-    int8_bytes = os.path.getsize(run_paths(output_dir)["best"])
-    log(f"{mode}: {run_dir} ({float_bytes / 1e6:.1f} MB) → {output_dir} ({int8_bytes / 1e6:.1f} MB, "
-        f"{float_bytes / int8_bytes:.2f}x smaller)")
+    int8_bytes = weight_bytes(model)
+    log(f"{mode}: {run_dir} → {output_dir}: weights {float_bytes / 1e6:.1f} MB → {int8_bytes / 1e6:.1f} MB "
+        f"({float_bytes / int8_bytes:.2f}x smaller; embeddings and norms stay float32)")
     return output_dir
 
 
-def _model_file(run_dir):
-    paths = run_paths(run_dir)
-    return paths["best"] if os.path.isfile(paths["best"]) else paths["final"]
+def weight_bytes(model):
+    """Bytes of ``model``'s variables (a run's best.keras also holds the optimizer's, so its size would mislead)."""
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
