@@ -34,7 +34,9 @@ def add_commands(commands):
     distill.add_argument("--temperature", type=positive_float, help="softens both distributions (default 2)")
     distill.add_argument("--alpha", type=probability,
                          help="weight of the soft-label loss; 1 - alpha goes to the hard labels (default 0.5)")
-    distill.add_argument("--run-dir", help="the student's run directory (default runs/distilled-<student>)")
+    # Not dest="run_dir": for every other command but `train` that names a run to read, not one to write.
+    distill.add_argument("--run-dir", dest="student_run_dir",
+                         help="the student's run directory (default runs/distilled-<student>)")
     distill.add_argument("--epochs", type=positive_int)
     distill.add_argument("--batch-size", type=positive_int)
     distill.add_argument("--learning-rate", type=positive_float)
@@ -59,7 +61,7 @@ def _distill(args):
     if args.no_jit:
         overrides["jit_compile"] = False
     run_dir = train_distilled_run(
-        args.teacher, args.train_file, run_dir=args.run_dir or f"runs/distilled-{args.student}",
+        args.teacher, args.train_file, run_dir=args.student_run_dir or f"runs/distilled-{args.student}",
         valid_file=args.valid_file, text_column=args.text_column, label_column=args.label_column,
         student=args.student, temperature=args.temperature, alpha=args.alpha, training_overrides=overrides,
         verbose=1 if sys.stdout.isatty() else 2)  # one line per epoch in a log file, as `train` does

@@ -191,6 +191,8 @@ RUN_DIRS = {
     "runs/tags-minilm": "tagger",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
+    # docs/compression.md: what `keras-llm quantize runs/bert-classifier --output ...` writes.
+    "runs/bert-classifier-int8": "classifier",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
