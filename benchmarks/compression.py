@@ -79,6 +79,7 @@ def _folder_bytes(path):
 def serving(args):
     import numpy as np
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer ops the SavedModels use)
 
     texts, labels = _read_tsv(args.test)
     models = {path: tf.saved_model.load(path).signatures["serving_default"] for path in args.saved_models}
