@@ -194,6 +194,7 @@ RUN_DIRS = {
     # docs/compression.md: what `keras-llm quantize runs/bert-classifier --output ...` writes, and the
     # measured MiniLM run and its int8 copy.
     "runs/bert-classifier-int8": "classifier", "runs/full": "classifier", "runs/full-int8": "classifier",
+    "runs/gpt-small-int8": "gpt",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
