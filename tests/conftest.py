@@ -78,3 +78,15 @@ def assert_one_line_error(completed, *fragments):
     assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("keras-llm"), completed.stderr[-2000:]
     for fragment in fragments:
         assert fragment in completed.stderr, completed.stderr
+
+
+@pytest.fixture(scope="session")
+def lora_classifier_run(sentiment_csv, tmp_path_factory):
+    """A small BERT classifier fine-tuned with LoRA rank 2 through the console script, once per session
+    (the teacher, quantization source and LoRA run of tests/cli/test_{lora,quantize,distill}_cli.py)."""
+    run_dir = tmp_path_factory.mktemp("lora") / "run"
+    completed = run_cli("train", "bert-classifier", "--train", sentiment_csv, "--text-column", "review",
+                        "--label-column", "sentiment", "--epochs", "1", "--max-length", "16", "--lora-rank", "2",
+                        "--no-jit", "--run-dir", run_dir)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return run_dir, completed

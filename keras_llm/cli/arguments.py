@@ -131,6 +131,12 @@ def add_shared_train_arguments(train):
                            "the --init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned "
                            "(docs/backbones_and_budgets.md)")
     data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
+    lora = train.add_argument_group("LoRA fine-tuning (GPT, classifier and tagger recipes; docs/compression.md)")
+    lora.add_argument("--lora-rank", type=positive_int, metavar="R",
+                      help="train rank-R adapters on every attention and feed-forward projection, everything else "
+                           "frozen but the task head; merged into the weights in .keras files and exports")
+    lora.add_argument("--lora-alpha", type=positive_float, metavar="A",
+                      help="scale of the adapters' update, alpha/R (default R: scale 1)")
     tensorboard = train.add_argument_group("TensorBoard (every recipe; docs/tensorboard.md)")
     tensorboard.add_argument("--log-every", type=positive_int,
                              help="optimizer steps between training-loss points (default 20)")
@@ -172,6 +178,14 @@ def step_training_overrides(args):
 def epoch_training_overrides(args):
     """Overrides for recipes counted in epochs (classifiers, taggers)."""
     return {**common_training_overrides(args), **given(args, "epochs", "max_length")}
+
+
+def lora_training_overrides(args):
+    """``lora_rank`` / ``lora_alpha`` as training-config overrides (only those given)."""
+    return given(args, *LORA_OPTIONS)
+
+
+LORA_OPTIONS = ("lora_rank", "lora_alpha")
 
 
 def given(args, *names):

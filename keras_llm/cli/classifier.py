@@ -19,11 +19,13 @@ import argparse
 import sys
 
 from keras_llm.cli.arguments import (
+    LORA_OPTIONS,
     add_text_command,
     check_backbone_choice,
     epoch_training_overrides,
     finite_float,
     given,
+    lora_training_overrides,
     positive_int,
 )
 from keras_llm.cli.file_options import add_input_format_option, add_option_once, add_text_column_option
@@ -31,7 +33,7 @@ from keras_llm.cli.file_options import add_input_format_option, add_option_once,
 RECIPE_KINDS = ("bert-classifier",)
 LONG_TEXT_OPTIONS = ("long_texts", "pooling", "window_stride", "max_windows")
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "text_column", "label_column", "init_from", "epochs",
-                           "max_length", "backbone", "warmup_fraction", *LONG_TEXT_OPTIONS})
+                           "max_length", "backbone", "warmup_fraction", *LONG_TEXT_OPTIONS, *LORA_OPTIONS})
 EVALUATE_OPTIONS = frozenset({"text_column", "label_column"})
 PREDICT_OPTIONS = frozenset({"text_column", "input_format"})
 
@@ -103,7 +105,8 @@ def train(args):
     run_dir, _ = train_classifier_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         text_column=args.text_column, label_column=args.label_column, init_from=args.init_from,
-        training_overrides={**epoch_training_overrides(args), **given(args, "warmup_fraction", *LONG_TEXT_OPTIONS)},
+        training_overrides={**epoch_training_overrides(args), **lora_training_overrides(args),
+                            **given(args, "warmup_fraction", *LONG_TEXT_OPTIONS)},
         verbose=args.verbose, backbone=args.backbone)
     print(f"done. Classify: keras-llm classify {run_dir} --text '...'   "
           f"TensorBoard: tensorboard --logdir {run_dir}/logs")

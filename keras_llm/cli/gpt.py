@@ -12,9 +12,11 @@ Decoding defaults come from the run's recipe (its ``sample:`` section), never fr
 """
 
 from keras_llm.cli.arguments import (
+    LORA_OPTIONS,
     add_old_spelling,
     finite_float,
     given,
+    lora_training_overrides,
     non_negative_int,
     positive_float,
     positive_int,
@@ -27,7 +29,7 @@ from keras_llm.errors import UserInputError
 RECIPE_KINDS = ("gpt", "rnn_lm")
 EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default (GPT runs; an RNN LM refuses it)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "min_count", "max_length",
-                           "num_layers", "hidden_dim", "init_from"})
+                           "num_layers", "hidden_dim", "init_from", *LORA_OPTIONS})
 EVALUATE_OPTIONS = frozenset({"stride"})
 PREDICT_OPTIONS = frozenset({"text_column", "max_new_tokens", "decoding", "temperature", "top_k", "top_p", "seed",
                              "num_beams", "length_penalty"})
@@ -112,7 +114,8 @@ def train(args):
     train_run = train_rnn_lm_run if kind == RNN_LM else train_gpt_run
     pretrained = {"init_from": args.init_from} if args.init_from else {}
     run_dir, _ = train_run(args.recipe, run_dir=args.run_dir, corpus=args.corpus,
-                           training_overrides=step_training_overrides(args), model_overrides=model,
+                           training_overrides={**step_training_overrides(args), **lora_training_overrides(args)},
+                           model_overrides=model,
                            tokenizer_overrides=tokenizer or None, verbose=args.verbose, **pretrained)
     print(f"done. Generate: keras-llm generate {run_dir} --prompt 'ROMEO:'   "
           f"Evaluate: keras-llm evaluate {run_dir} --test HELD_OUT.txt   "

@@ -18,14 +18,21 @@
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.tagger`).
 """
 
-from keras_llm.cli.arguments import add_text_command, check_backbone_choice, epoch_training_overrides, given
+from keras_llm.cli.arguments import (
+    LORA_OPTIONS,
+    add_text_command,
+    check_backbone_choice,
+    epoch_training_overrides,
+    given,
+    lora_training_overrides,
+)
 from keras_llm.cli.file_options import add_input_format_option, add_option_once, add_text_column_option
 from keras_llm.data.conll import FORMATS
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("token-classifier",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
-                           "data_format", "tag_column", "backbone"})
+                           "data_format", "tag_column", "backbone", *LORA_OPTIONS})
 EVALUATE_OPTIONS = frozenset({"pretokenized"})
 PREDICT_OPTIONS = frozenset({"text_column", "input_format", "pretokenized"})
 PRETOKENIZED_HELP = "taggers: the text is already split into tokens: split at whitespace only, tag each token as given"
@@ -84,7 +91,8 @@ def train(args):
     run_dir, _ = train_tagger_run(
         args.recipe, run_dir=args.run_dir, train_file=args.train_file, valid_file=args.valid_file,
         init_from=args.init_from, tag_column=args.tag_column, data_format=args.data_format,
-        training_overrides=epoch_training_overrides(args), model_overrides=_model_overrides(args),
+        training_overrides={**epoch_training_overrides(args), **lora_training_overrides(args)},
+        model_overrides=_model_overrides(args),
         verbose=args.verbose, backbone=args.backbone)
     print(f"done. Tag: keras-llm tag {run_dir} --text '...'   TensorBoard: tensorboard --logdir {run_dir}/logs")
     return run_dir

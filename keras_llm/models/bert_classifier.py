@@ -4,6 +4,8 @@ import keras
 
 from keras_llm.models.bert import BertConfig, bert_inputs, build_bert_backbone
 
+CLASSIFIER_HEAD = "classifier_logits"  # the task head: trained in full when the encoder gets LoRA adapters
+
 
 def build_bert_classifier(backbone_or_config, num_classes, dropout=0.1, name="bert_classifier"):
     """[CLS] pooled output → dropout → dense logits.
@@ -25,6 +27,6 @@ def build_bert_classifier(backbone_or_config, num_classes, dropout=0.1, name="be
     inputs = bert_inputs()
     pooled = backbone(inputs)["pooled_output"]
     pooled = keras.layers.Dropout(dropout, name="classifier_dropout")(pooled)
-    logits = keras.layers.Dense(num_classes, dtype="float32", name="classifier_logits",
+    logits = keras.layers.Dense(num_classes, dtype="float32", name=CLASSIFIER_HEAD,
                                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(pooled)
     return keras.Model(inputs, logits, name=name)

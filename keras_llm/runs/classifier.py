@@ -20,7 +20,7 @@ from keras_llm.data.window_classification import document_windows
 from keras_llm.errors import UserInputError
 from keras_llm.evaluation.collapse import collapse_message
 from keras_llm.models.bert import BERT_BACKBONE, POSITION_EMBEDDING, BertConfig, build_bert_backbone
-from keras_llm.models.bert_classifier import build_bert_classifier
+from keras_llm.models.bert_classifier import CLASSIFIER_HEAD, build_bert_classifier
 from keras_llm.models.bilstm_classifier import build_bilstm_classifier
 from keras_llm.runs.backbones import apply_backbone
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
@@ -28,6 +28,7 @@ from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.training.classifier import ClassifierTrainingConfig, train_text_classifier
+from keras_llm.training.lora import lora_from_settings
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.run_callbacks import run_paths
 
@@ -233,6 +234,7 @@ def train_classifier_run(recipe_name, run_dir=None, train_file=None, valid_file=
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(label_names)} classes, "
         f"{len(train[0])} training / {len(valid[0])} validation texts; run directory {run_dir}")
     log(long_text_report(tokenizer, list(train[0]) + list(valid[0]), training))
+    lora_from_settings(model, training, trainable_layers=(CLASSIFIER_HEAD,), log=log)
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND,
                 "labels": label_names, "init_from": init_from, "backbone": backbone,
                 "model_config": recipe.get("model_config", {}), "data": data, "training": vars(training),

@@ -22,6 +22,7 @@ from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import ByteBPETokenizer, CharTokenizer, WordTokenizer, load_tokenizer
 from keras_llm.training import TrainingConfig, train_language_model
+from keras_llm.training.lora import lora_from_settings
 from keras_llm.training.run_callbacks import run_paths
 
 
@@ -127,6 +128,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
         model_config = GPTConfig(vocab_size=tokenizer.vocab_size, **model_config)
         model = build_gpt(model_config)
     open_language_model_run(recipe_name, run_dir, model, tokenizer, len(token_ids), corpus_path, log)
+    lora_from_settings(model, training, log=log)  # the tied embedding/head is frozen with the rest
     sample = recipe.get("sample", {})
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": "gpt",
                 "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,

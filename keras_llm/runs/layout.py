@@ -13,6 +13,7 @@ import keras
 
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text, read_json_object
+from keras_llm.models.quantization import load_quantized_model, saved_quantization_mode
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.backup import failpoint
 from keras_llm.training.run_callbacks import RUN_FILE, run_paths  # noqa: F401  (RUN_FILE re-exported)
@@ -111,6 +112,8 @@ def load_keras_model(path):
     with one clear line instead of being executed.
     """
     try:
+        if saved_quantization_mode(path):  # `keras-llm quantize` output: Keras cannot reload it alone
+            return load_quantized_model(path)
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except ValueError as error:
         if "safe_mode" in str(error) or "unsafe" in str(error).lower():

@@ -22,6 +22,7 @@ from keras_llm.runs.layout import load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import load_recipe
 from keras_llm.training import TrainingConfig, train_language_model
+from keras_llm.training.lora import lora_from_settings
 
 RNN_LM = "rnn_lm"  # the recipes' and run.json's ``model:`` value
 
@@ -55,6 +56,7 @@ def train_rnn_lm_run(recipe_name, run_dir=None, corpus=None, training_overrides=
     keras.utils.set_random_seed(training.seed)
     model = build_rnn_lm(model_config)
     open_language_model_run(recipe_name, run_dir, model, tokenizer, len(token_ids), corpus_path, log)
+    lora_from_settings(model, training, log=log)  # refused in one line: an RNN has no projections to adapt
     run_info = {"recipe": recipe_name, "version": recipe.get("version", 1), "model": RNN_LM,
                 "corpus": os.path.abspath(corpus_path), "data_sha256": fingerprint, "tokenizer": spec,
                 "model_config": vars(model_config), "sequence_length": sequence_length,

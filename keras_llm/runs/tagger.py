@@ -14,13 +14,14 @@ import keras
 from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
-from keras_llm.models.token_classifier import BERT_BACKBONE, build_token_classifier
+from keras_llm.models.token_classifier import BERT_BACKBONE, HEAD, build_token_classifier
 from keras_llm.runs.backbones import apply_backbone
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.training.lora import lora_from_settings
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
 
@@ -112,6 +113,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     tokenizer.save(run_paths(run_dir)["tokenizer"])
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(tag_names)} tags, "
         f"{len(train_sentences)} training / {len(valid_sentences)} validation sentences; run directory {run_dir}")
+    lora_from_settings(model, training, trainable_layers=(HEAD,), log=log)
     entity = is_bio_tagset(tag_names)
     write_run_info(run_dir, {
         "recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND, "tags": tag_names,

@@ -11,7 +11,8 @@ generation is either complete or absent. Each holds:
 - ``state.json``: the completed epochs and the optimizer steps taken, the state of every dropout
   layer's seed generator and of early stopping, the time the backup was taken, and the size and
   CRC-32 of every file in the generation, so truncation or corruption is detected on resume;
-- ``early_stopping_best.npz``: early stopping's best weights, when it keeps them.
+- ``early_stopping_best.npz``: early stopping's best weights, when it keeps them;
+- ``lora_adapters.npz``: a LoRA run's unmerged kernels and adapters (``save_weights`` keeps merged kernels only).
 
 On resume the newest intact generation is used; a damaged newest one is reported in one line
 and the previous one is used *with its own epoch count*. The last two generations are kept.
@@ -42,11 +43,13 @@ import numpy as np
 
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_directory
+from keras_llm.training.lora import adapter_state, restore_adapter_state
 
 GENERATION_PREFIX = "epoch-"
 WEIGHTS = "weights.weights.h5"
 STATE = "state.json"
 BEST_WEIGHTS = "early_stopping_best.npz"
+ADAPTERS = "lora_adapters.npz"  # LoRA runs: the unmerged kernels and adapters save_weights does not keep
 KEEP_GENERATIONS = 2
 # Test hook: KERAS_LLM_FAILPOINT="<point>@<epoch>" SIGKILLs the process at that point (see tests/training);
 # "run-written" (no epoch) right after a run's run.json is written, before anything trains (tests/cli).
@@ -106,6 +109,9 @@ class RunBackup(keras.callbacks.Callback):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(os.path.join(self._generation, WEIGHTS))
+        if os.path.isfile(os.path.join(self._generation, ADAPTERS)):
+            with np.load(os.path.join(self._generation, ADAPTERS)) as adapters:
+                restore_adapter_state(self.model, adapters)
         for generator, value in zip(_seed_generators(self.model), self._state.get("seed_generators", [])):
             generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
         stopped_early = False
@@ -163,6 +169,9 @@ class RunBackup(keras.callbacks.Callback):
 
     def _write_files(self, folder, epochs_done):
         self.model.save_weights(os.path.join(folder, WEIGHTS))
+        adapters = adapter_state(self.model)
+        if adapters:
+            np.savez(os.path.join(folder, ADAPTERS), **adapters)
         state = {"epoch": epochs_done, "steps": self._steps, "time": time.time(),
                  "seed_generators": [np.asarray(g.state).tolist() for g in _seed_generators(self.model)],
                  "early_stopping": {}}

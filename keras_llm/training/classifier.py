@@ -14,6 +14,7 @@ from keras_llm.data.window_classification import document_windows, window_classi
 from keras_llm.data.windows import LongTexts
 from keras_llm.errors import UserInputError
 from keras_llm.training.callbacks import time_budget_seconds
+from keras_llm.training.lora import check_lora_settings
 from keras_llm.training.metrics import SparseMacroF1
 from keras_llm.training.optimizers import WarmupLinearDecay, check_warmup_fraction, make_adamw, warmup_steps_of
 from keras_llm.training.progress import progress_callbacks
@@ -60,11 +61,16 @@ class ClassifierTrainingConfig:
     histograms: bool = False
     # Wall-time budget: training stops once it is spent (the best checkpoint is kept); None = no limit.
     max_minutes: float | None = None
+    # LoRA (keras_llm.training.lora): adapters of this rank on the encoder's projections, the encoder frozen;
+    # None = full fine-tuning. lora_alpha None = the rank (scale 1).
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
         time_budget_seconds(self.max_minutes)
+        check_lora_settings(self.lora_rank, self.lora_alpha)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         check_warmup_fraction(self.warmup_fraction)

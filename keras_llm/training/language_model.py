@@ -16,6 +16,7 @@ from keras_llm.data import language_model_dataset, split_train_validation, valid
 from keras_llm.errors import UserInputError
 from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback, time_budget_seconds
+from keras_llm.training.lora import check_lora_settings
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
 from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
@@ -49,11 +50,15 @@ class TrainingConfig:
     histograms: bool = False
     # Wall-time budget: training stops once it is spent (the best checkpoint is kept); None = no limit.
     max_minutes: float | None = None
+    # LoRA (keras_llm.training.lora): adapters of this rank on every projection, the rest frozen; None = off.
+    lora_rank: int | None = None
+    lora_alpha: float | None = None
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_interval", "eval_batches", "steps_per_execution", "log_every"):
             positive_int(name, getattr(self, name))
         time_budget_seconds(self.max_minutes)
+        check_lora_settings(self.lora_rank, self.lora_alpha)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
         self.eval_interval = min(self.eval_interval, self.steps)

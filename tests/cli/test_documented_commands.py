@@ -179,7 +179,7 @@ DATA_FILES = {
     "amazon_train.tsv": "sentences_tsv", "amazon_test.tsv": "sentences_tsv", "held_out.txt": "corpus",
     "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
-    "contracts.csv": "texts",
+    "contracts.csv": "texts", "data/uci_train.tsv": "sentences_tsv",
 }
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
@@ -194,6 +194,10 @@ RUN_DIRS = {
     # docs/pretrained_gpt.md: a tiny GPT run stands in for the GPT-2 directory (--init-from takes both;
     # tests/cli/test_gpt2_init_cli.py runs the Hugging Face directory itself).
     "gpt2": "gpt", "runs/gpt2-shakespeare": "gpt",
+    # docs/compression.md: what `keras-llm quantize runs/bert-classifier --output ...` writes, and the
+    # measured MiniLM run and its int8 copy.
+    "runs/bert-classifier-int8": "classifier", "runs/full": "classifier", "runs/full-int8": "classifier",
+    "runs/gpt-small-int8": "gpt",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
@@ -205,6 +209,8 @@ NOT_RUN = {
     "--strategy multi_worker": "needs its partner workers: tests/cli/test_multi_worker_cli.py runs two",
     "--strategy tpu": "no TPU on this machine (docs/distributed.md says so)",
     "--resume": "needs a killed run: tests/cli/test_kill_and_resume.py kills and resumes every trainer",
+    "--teacher runs/full": "the measured MiniLM teacher's labels (0/1) are not the tiny stand-in's; "
+                           "tests/cli/test_distill_cli.py runs distill",
 }
 # Inline code in prose that names a command without the inputs it needs (dry-checked, not run).
 PROSE_MENTIONS = {

@@ -59,6 +59,8 @@ VALUES = {
     "--cpu-replicas": "1", "--log-every": "7", "--histograms": None,
     "--long-texts": "truncate", "--pooling": "max", "--window-stride": "5", "--max-windows": "3",
     "--max-minutes": "0.5", "--backbone": "bilstm", "--warmup-fraction": "0.2",
+    # --lora-alpha alone is refused (it scales --lora-rank's adapters); a BiLSTM or LSTM recipe refuses both.
+    "--lora-rank": "2", "--lora-alpha": "4",
 }
 # Loading a 22M-parameter pretrained encoder: these cases run under `-m slow` only.
 EXPENSIVE_FLAGS = {"--init-from"}

@@ -1,0 +1,77 @@
+"""`keras-llm quantize RUN_DIR [--mode int8] [--output DIR]` (docs/compression.md): a new run whose models are
+int8, that every run command reads; quantizing it again is one line.
+
+Default: the session's LoRA classifier run (tests/conftest.py) quantized once for the module.
+`-m slow`: the int8 run's export (int8 variables, TF Serving's op check, the in-process model's outputs).
+"""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tests.conftest import NEGATIVE, POSITIVE, assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def quantized_run(lora_classifier_run, tmp_path_factory):
+    run_dir, _ = lora_classifier_run
+    output = tmp_path_factory.mktemp("int8") / "run"
+    completed = run_cli("quantize", run_dir, "--output", output)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return run_dir, output, completed
+
+
+def test_quantized_run_is_int8_and_classifies_like_the_float_one(quantized_run):
+    from keras_llm.data.pooled_prediction import classify_texts
+    from keras_llm.models.quantization import quantization_mode
+    from keras_llm.runs.classifier import load_classifier_run
+    from keras_llm.runs.quantize import weight_bytes
+
+    source, output, completed = quantized_run
+    info = json.loads((output / "run.json").read_text())
+    assert info["quantization"] == {"mode": "int8", "from": str(source)}
+    float_model, tokenizer, _ = load_classifier_run(str(source))
+    int8_model, int8_tokenizer, _ = load_classifier_run(str(output))
+    sizes = re.search(r"weights ([\d.]+) MB → ([\d.]+) MB", completed.stdout)
+    assert sizes, completed.stdout
+    assert float(sizes.group(1)) == pytest.approx(weight_bytes(float_model) / 1e6, abs=0.06)
+    assert float(sizes.group(2)) == pytest.approx(weight_bytes(int8_model) / 1e6, abs=0.06)
+    assert weight_bytes(int8_model) < 0.5 * weight_bytes(float_model)
+    assert quantization_mode(int8_model) == "int8" and quantization_mode(float_model) is None
+    kernels = [v for v in int8_model.weights if v.path.endswith("/kernel") and "embedding" not in v.path]
+    assert kernels and all(v.dtype == "int8" for v in kernels)
+    texts = POSITIVE + NEGATIVE
+    expected, _ = classify_texts(float_model, tokenizer, texts, 16, "truncate")
+    got, _ = classify_texts(int8_model, int8_tokenizer, texts, 16, "truncate")
+    assert 0 < np.abs(got - expected).max() < 0.05
+
+
+def test_quantizing_a_quantized_run_is_one_line(quantized_run, tmp_path):
+    _, output, _ = quantized_run
+    assert_one_line_error(run_cli("quantize", output, "--output", tmp_path / "again"), "already quantized")
+
+
+@pytest.mark.slow
+def test_int8_export_passes_the_op_check_and_serves_the_int8_model(quantized_run, tmp_path):
+    import tensorflow as tf
+
+    from keras_llm.data.pooled_prediction import classify_texts
+    from keras_llm.export.op_check import check_saved_model_ops
+    from keras_llm.runs.classifier import load_classifier_run
+
+    _, output, _ = quantized_run
+    exported = run_cli("export", output, "--base-dir", tmp_path / "sm", "--name", "int8")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    path = str(tmp_path / "sm" / "int8" / "1")
+    report = check_saved_model_ops(path)
+    assert report.ok, report
+    dtypes = tf.train.load_checkpoint(f"{path}/variables/variables").get_variable_to_dtype_map()
+    assert tf.int8 in set(dtypes.values()), dtypes
+    loaded = tf.saved_model.load(path)
+    texts = POSITIVE[:3] + NEGATIVE[:3]
+    served = loaded.signatures["serving_default"](texts=tf.constant(texts))["probabilities"].numpy()
+    model, tokenizer, _ = load_classifier_run(str(output))
+    expected, _ = classify_texts(model, tokenizer, texts, 16, "truncate")
+    np.testing.assert_allclose(served, expected, atol=1e-5)
