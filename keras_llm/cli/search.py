@@ -150,9 +150,9 @@ def export_directory(args):
 
     if args.xla:
         raise UserInputError("--xla: search exports have no XLA-compiled signature")
-    name = args.name or os.path.basename(os.path.normpath(args.index_dir))
+    name = args.name or os.path.basename(os.path.normpath(args.run_dir))
     check_model_name(name)
-    index = SearchIndex(args.index_dir)
+    index = SearchIndex(args.run_dir)
     settings = index.contents.encoder
     path = export_search_index(index.encoder.backbone, index.encoder.tokenizer, settings.max_length, settings.windows,
                                index.contents.vectors, index.contents.ids, index.contents.texts,

@@ -15,7 +15,7 @@ Example:
 from keras_llm.search.building import append_to_index, build_index, delete_from_index, embed_documents
 from keras_llm.search.encoders import EncoderSettings, check_same_encoder, load_encoder
 from keras_llm.search.index_files import IndexContents, is_index_directory, read_index, write_index
-from keras_llm.search.searcher import SearchHit, SearchIndex, check_queries, search_index
+from keras_llm.search.searcher import SearchHit, SearchIndex, check_queries, search_index, shared_encoder
 
 __all__ = [
     "EncoderSettings",
@@ -32,5 +32,6 @@ __all__ = [
     "load_encoder",
     "read_index",
     "search_index",
+    "shared_encoder",
     "write_index",
 ]

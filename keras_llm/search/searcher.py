@@ -26,6 +26,15 @@ SearchHit = collections.namedtuple("SearchHit", ["id", "score", "text"])
 _ENCODERS = {}
 
 
+def shared_encoder(settings):
+    """The encoder of ``settings`` (an :class:`~keras_llm.search.encoders.EncoderSettings`), loaded once per
+    process: an `ask` loop or a test that searches many times pays for the model once."""
+    key = (settings.model, settings.max_length, settings.long_texts, settings.window_stride, settings.max_windows)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = load_encoder(settings)
+    return _ENCODERS[key]
+
+
 def check_queries(queries, top_k, num_documents):
     """Refuse (one line each) an empty query list, a blank query, or a ``top_k`` outside ``1..num_documents``."""
     if isinstance(queries, str):
@@ -63,12 +72,7 @@ class SearchIndex:
         self.path = str(path)
         self.contents = read_index(self.path)
         settings = self.contents.encoder
-        if encoder is None:
-            key = (settings.model, settings.max_length, settings.long_texts, settings.window_stride,
-                   settings.max_windows)
-            if key not in _ENCODERS:
-                _ENCODERS[key] = load_encoder(settings)
-            encoder = _ENCODERS[key]
+        encoder = encoder or shared_encoder(settings)
         check_same_encoder(settings, encoder, "queries")
         self.encoder = encoder
 
