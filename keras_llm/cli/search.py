@@ -18,6 +18,7 @@ from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ()
 TRAIN_OPTIONS = frozenset()
+DEFAULT_TOP_K = 5
 SHOWN_CHARACTERS = 200  # of each hit's text, unless --full-text: one line per hit stays readable
 _INDEX_SETTINGS = ("ann", "max_length", "long_texts", "window_stride", "max_windows")
 
@@ -50,7 +51,8 @@ def add_commands(commands):
     search = commands.add_parser("search", help="search an index: the best documents for each query")
     search.add_argument("index_dir")
     search.add_argument("--query", action="append", required=True, help="repeat for several queries")
-    search.add_argument("--top-k", type=positive_int, default=5, help="documents per query (default 5)")
+    search.add_argument("--top-k", type=positive_int,
+                        help="documents per query (default 5, or all of a smaller index)")
     search.add_argument("--model", help="the query encoder (default: the index's model; another one is refused)")
     search.add_argument("--exact", action="store_true", help="exact search even if the index has an approximate one")
     search.add_argument("--json", action="store_true", help="one JSON object per query, with the full texts")
@@ -115,13 +117,14 @@ def _search(args):
     from keras_llm.search.index_files import read_index_meta
 
     meta = read_index_meta(args.index_dir)
-    queries = check_queries(args.query, args.top_k, meta["documents"])  # before any model is loaded
+    top_k = args.top_k or min(DEFAULT_TOP_K, meta["documents"])
+    queries = check_queries(args.query, top_k, meta["documents"])  # before any model is loaded
     encoder = None
     if args.model is not None:
         theirs = EncoderSettings.from_json(meta["encoder"])
         encoder = load_encoder(EncoderSettings(args.model, theirs.max_length, theirs.long_texts,
                                                theirs.window_stride, theirs.max_windows))
-    results = SearchIndex(args.index_dir, encoder=encoder).search(queries, top_k=args.top_k, exact=args.exact)
+    results = SearchIndex(args.index_dir, encoder=encoder).search(queries, top_k=top_k, exact=args.exact)
     for query, hits in zip(queries, results):
         if args.json:
             print(json.dumps({"query": query, "hits": [hit._asdict() for hit in hits]}, ensure_ascii=False))
