@@ -192,7 +192,8 @@ def table(out):
     print("|---|---|---|---|---|---|---|---|")
     for name in ("dense exact", "dense hnsw", "dense ivf", "bm25 wordpiece", "bm25 words"):
         row = results[name]
-        build = (f"{results['index_build']['wall_s']} s (CPU {results['index_build']['cpu_s']} s)" if name == "dense exact"
+        built = results["index_build"]
+        build = (f"{built['wall_s']} s (CPU {built['cpu_s']} s)" if name == "dense exact"
                  else f"+{row['build_wall_s']} s")
         print(f"| {name} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['recall@20']:.3f} | "
               f"{row['mrr@20']:.3f} | {row.get('queries_per_s', '-')} | {row['search_only_queries_per_s']} | {build} |")
