@@ -139,7 +139,7 @@ def dense(out, ids, texts, questions, answers, results):
         results[f"dense {kind}"] = {**scores_of(rows, answers), "recall_of_exact_top20": round(
             recall_against_exact(rows, exact_rows), 4), "build_wall_s": build_wall, "build_cpu_s": build_cpu,
             "queries_per_s": round(len(questions) / (embed_wall + wall), 1),
-            "search_only_queries_per_s": round(len(questions) / wall, 1), "search_wall_s": wall}
+            "search_only_queries_per_s": round(len(questions) / wall, 1), "search_wall_s": wall, "search_cpu_s": cpu}
     return index.encoder.tokenizer
 
 

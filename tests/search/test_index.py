@@ -122,3 +122,29 @@ def test_bad_collections_are_refused(tmp_path):
     assert read_documents(twice, "text")[0] == ["0", "1"]  # without an id column: running numbers
     with pytest.raises(UserInputError, match="not an index directory"):
         search_index(tmp_path, ["a query"])
+
+
+def test_a_run_that_is_not_a_sentence_encoder_is_refused(tmp_path):
+    (tmp_path / "run.json").write_text('{"model": "gpt", "recipe": "gpt-shakespeare-char"}', encoding="utf-8")
+    with pytest.raises(UserInputError, match="is a gpt run; an index needs a sentence encoder"):
+        load_encoder(EncoderSettings(str(tmp_path)))
+
+
+@pytest.mark.slow  # trains a tiny bert-mlm run (about 20 s on 2 cores)
+def test_a_trained_masked_lm_run_is_an_encoder(tmp_path):
+    from keras_llm.embeddings import SentenceEmbedder
+    from keras_llm.runs.masked_lm import load_mlm_backbone, train_mlm_run
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(DOCUMENTS.values()) * 20, encoding="utf-8")
+    run_dir, _ = train_mlm_run(run_dir=str(tmp_path / "mlm"), corpus=str(corpus),
+                               training_overrides=dict(steps=2, eval_interval=1, eval_batches=1, batch_size=4,
+                                                       warmup_steps=1, jit_compile=False),
+                               verbose=0, log=lambda message: None)
+    settings = EncoderSettings(run_dir, max_length=32)
+    build_index(tmp_path / "idx", settings, list(DOCUMENTS), list(DOCUMENTS.values()))
+    backbone, tokenizer = load_mlm_backbone(run_dir)
+    reference = SentenceEmbedder(backbone, tokenizer, max_length=32).embed(list(DOCUMENTS.values()))
+    np.testing.assert_allclose(read_index(tmp_path / "idx").vectors, reference, atol=1e-5)
+    hits = search_index(tmp_path / "idx", [DOCUMENTS["rain"]], top_k=1)
+    assert hits[0][0].id == "rain" and hits[0][0].score == pytest.approx(1.0, abs=1e-5)
