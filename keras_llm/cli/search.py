@@ -64,7 +64,14 @@ def add_commands(commands):
 def _index(args):
     from keras_llm.data.documents import read_documents
     from keras_llm.evaluation.progress import Progress
-    from keras_llm.search import EncoderSettings, append_to_index, build_index, load_encoder, read_index
+    from keras_llm.search import (
+        EncoderSettings,
+        append_to_index,
+        build_index,
+        is_index_directory,
+        load_encoder,
+        read_index,
+    )
     from keras_llm.search.index_files import read_index_meta
 
     started = time.monotonic()
@@ -89,6 +96,8 @@ def _index(args):
         print(f"added {added} and updated {updated} documents in {args.index_dir}: {total} in all "
               f"({time.monotonic() - started:.1f}s)")
         return
+    if exists and not is_index_directory(args.index_dir):  # --overwrite replaces indexes, never other folders
+        raise UserInputError(f"{args.index_dir} exists and is not an index directory; choose another --output")
     if exists and not args.overwrite:
         raise UserInputError(f"{args.index_dir} exists; add to it with --append, or rebuild it with --overwrite")
     ids, texts = read_documents(args.input_file, args.text_column, args.id_column)
