@@ -187,16 +187,24 @@ def run(out):
 def table(out):
     with open(os.path.join(out, "results.json"), encoding="utf-8") as handle:
         results = json.load(handle)
-    print("| method | recall@1 | recall@5 | recall@20 | MRR@20 | queries/s (end to end) | queries/s (search only) "
-          "| index build |")
-    print("|---|---|---|---|---|---|---|---|")
+    queries = results["questions"]
+    print("| method | recall@1 | recall@5 | recall@20 | MRR@20 | of the exact top 20 | search: wall s | "
+          "search: CPU s | search: queries per CPU s | build: wall s (CPU s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in ("dense exact", "dense hnsw", "dense ivf", "bm25 wordpiece", "bm25 words"):
         row = results[name]
-        built = results["index_build"]
-        build = (f"{built['wall_s']} s (CPU {built['cpu_s']} s)" if name == "dense exact"
-                 else f"+{row['build_wall_s']} s")
+        built = results["index_build"] if name == "dense exact" else {"wall_s": row["build_wall_s"],
+                                                                      "cpu_s": row["build_cpu_s"]}
+        cpu = row.get("search_cpu_s")
+        per_cpu = f"{queries / cpu:,.0f}" if cpu else "-"
         print(f"| {name} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['recall@20']:.3f} | "
-              f"{row['mrr@20']:.3f} | {row.get('queries_per_s', '-')} | {row['search_only_queries_per_s']} | {build} |")
+              f"{row['mrr@20']:.3f} | {row.get('recall_of_exact_top20', '-')} | {row['search_wall_s']} | "
+              f"{cpu if cpu is not None else '-'} | {per_cpu} | {built['wall_s']} ({built['cpu_s']}) |")
+    dense = results["dense exact"]
+    print(f"\nQuery embedding: {queries:,} questions in {dense['query_embedding_wall_s']} s wall, "
+          f"{dense['query_embedding_cpu_s']} CPU s ({queries / dense['query_embedding_cpu_s']:,.0f} questions per "
+          f"CPU s); whole run {results['wall_s']} s wall, {results['cpu_s']} CPU s, load average "
+          f"{results['load_average']['mean']} (max {results['load_average']['max']}) on {results['cpu_cores']} cores.")
 
 
 def main():
