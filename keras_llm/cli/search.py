@@ -64,38 +64,13 @@ def add_commands(commands):
 def _index(args):
     from keras_llm.data.documents import read_documents
     from keras_llm.evaluation.progress import Progress
-    from keras_llm.search import (
-        EncoderSettings,
-        append_to_index,
-        build_index,
-        is_index_directory,
-        load_encoder,
-        read_index,
-    )
+    from keras_llm.search import EncoderSettings, build_index, is_index_directory, load_encoder
     from keras_llm.search.index_files import read_index_meta
 
+    if args.append:
+        return _append(args)
     started = time.monotonic()
     exists = os.path.exists(args.index_dir)
-    if args.append:
-        given = [f"--{name.replace('_', '-')}" for name in _INDEX_SETTINGS if getattr(args, name) is not None]
-        if given:
-            raise UserInputError(f"{', '.join(given)}: an index keeps the settings it was built with; "
-                                 f"not allowed with --append")
-        meta = read_index_meta(args.index_dir)
-        ids, texts = read_documents(args.input_file, args.text_column, args.id_column,
-                                    first_auto_id=int(meta.get("next_auto_id", 0)))
-        settings = read_index(args.index_dir, with_ann=False).encoder
-        encoder = load_encoder(EncoderSettings(args.model, settings.max_length, settings.long_texts,
-                                               settings.window_stride, settings.max_windows))
-        progress = Progress(len(texts), "embedding", unit="documents")
-        auto_end = int(meta.get("next_auto_id", 0)) + (len(ids) if args.id_column is None else 0)
-        added, updated = append_to_index(args.index_dir, ids, texts, args.batch_size, encoder=encoder,
-                                         progress=progress, next_auto_id=auto_end)
-        progress.close()
-        total = read_index_meta(args.index_dir)["documents"]
-        print(f"added {added} and updated {updated} documents in {args.index_dir}: {total} in all "
-              f"({time.monotonic() - started:.1f}s)")
-        return
     if exists and not is_index_directory(args.index_dir):  # --overwrite replaces indexes, never other folders
         raise UserInputError(f"{args.index_dir} exists and is not an index directory; choose another --output")
     if exists and not args.overwrite:
@@ -111,6 +86,35 @@ def _index(args):
     ann = read_index_meta(args.index_dir)["ann"]
     how = "exact search" if ann == "exact" else f"approximate search ({ann})"
     print(f"indexed {count} documents into {args.index_dir}, {how} ({time.monotonic() - started:.1f}s)")
+
+
+def _append(args):
+    """`index --append`: new ids are added, known ids replaced, with the index's own settings."""
+    from keras_llm.data.documents import read_documents
+    from keras_llm.evaluation.progress import Progress
+    from keras_llm.search import EncoderSettings, append_to_index, load_encoder
+    from keras_llm.search.index_files import read_index_meta
+
+    started = time.monotonic()
+    given = [f"--{name.replace('_', '-')}" for name in _INDEX_SETTINGS if getattr(args, name) is not None]
+    given += ["--overwrite"] if args.overwrite else []
+    if given:
+        raise UserInputError(f"{', '.join(given)}: not allowed with --append (an index keeps the settings it was "
+                             f"built with)")
+    meta = read_index_meta(args.index_dir)
+    first_auto_id = int(meta.get("next_auto_id", 0))
+    ids, texts = read_documents(args.input_file, args.text_column, args.id_column, first_auto_id=first_auto_id)
+    theirs = EncoderSettings.from_json(meta["encoder"])
+    encoder = load_encoder(EncoderSettings(args.model, theirs.max_length, theirs.long_texts, theirs.window_stride,
+                                           theirs.max_windows))
+    progress = Progress(len(texts), "embedding", unit="documents")
+    auto_end = first_auto_id + (len(ids) if args.id_column is None else 0)
+    added, updated = append_to_index(args.index_dir, ids, texts, args.batch_size, encoder=encoder,
+                                     progress=progress, next_auto_id=auto_end)
+    progress.close()
+    total = read_index_meta(args.index_dir)["documents"]
+    print(f"added {added} and updated {updated} documents in {args.index_dir}: {total} in all "
+          f"({time.monotonic() - started:.1f}s)")
 
 
 def _delete(args):
