@@ -122,7 +122,8 @@ def _delete(args):
     from keras_llm.search.index_files import read_index_meta
 
     deleted = delete_from_index(args.index_dir, args.ids)
-    print(f"deleted {deleted} documents from {args.index_dir}; {read_index_meta(args.index_dir)['documents']} remain")
+    print(f"deleted {deleted} document{'s' * (deleted != 1)} from {args.index_dir}; "
+          f"{read_index_meta(args.index_dir)['documents']} remain")
 
 
 def _search(args):
