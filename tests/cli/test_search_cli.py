@@ -63,6 +63,7 @@ def test_whitespace_query_is_refused(index_dir):
     assert_one_line_error(run_cli("search", index_dir, "--query", " \t "), "empty or only whitespace")
 
 
+@pytest.mark.slow  # default-suite budget: tests/search/test_index.py checks the same refusal in-process
 def test_top_k_larger_than_the_collection_is_refused(index_dir):
     assert_one_line_error(run_cli("search", index_dir, "--query", "cats", "--top-k", "9"),
                           "top-k 9 is larger than the index's 5 documents")
