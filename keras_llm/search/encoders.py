@@ -61,8 +61,7 @@ class EncoderSettings:
 
     def with_probe(self, encoder):
         """These settings with the probe embedded by ``encoder``."""
-        probe = tuple(float(value) for value in encoder.embed([PROBE_TEXT])[0])
-        return dataclasses.replace(self, probe=probe)
+        return dataclasses.replace(self, probe=tuple(float(value) for value in encoder_probe(encoder)))
 
     def to_json(self):
         return dataclasses.asdict(self) | {"probe": list(self.probe) if self.probe is not None else None}
@@ -92,6 +91,16 @@ def load_encoder(settings):
     return SentenceEmbedder.from_pretrained(model, max_length=settings.max_length, long_texts=settings.windows)
 
 
+def encoder_probe(encoder):
+    """``encoder``'s embedding of :data:`PROBE_TEXT` (float64 ``(dim,)``), computed once per encoder object:
+    every search checks its encoder, and a model call per check would cost more than the search."""
+    probe = getattr(encoder, "_search_probe", None)
+    if probe is None:
+        probe = np.asarray(encoder.embed([PROBE_TEXT])[0], np.float64)
+        encoder._search_probe = probe
+    return probe
+
+
 def check_same_encoder(settings, encoder, what):
     """Refuse (one line) an ``encoder`` whose probe embedding differs from the index's.
 
@@ -101,7 +110,7 @@ def check_same_encoder(settings, encoder, what):
     """
     if settings.probe is None:
         return
-    theirs = np.asarray(encoder.embed([PROBE_TEXT])[0], np.float64)
+    theirs = encoder_probe(encoder)
     ours = np.asarray(settings.probe, np.float64)
     same = theirs.shape == ours.shape and float(ours @ theirs) >= SAME_PROBE_COSINE
     if not same:

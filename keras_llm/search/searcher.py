@@ -12,11 +12,10 @@ is used unless the index was built with an approximate one (``ann``); ``exact=Tr
 """
 
 import collections
-import os
 
 from keras_llm.errors import UserInputError
 from keras_llm.search.encoders import check_same_encoder, load_encoder
-from keras_llm.search.index_files import read_index
+from keras_llm.search.index_files import read_index, read_index_meta
 from keras_llm.search.vectors import ann_top_k, exact_top_k
 
 SearchHit = collections.namedtuple("SearchHit", ["id", "score", "text"])
@@ -110,6 +109,5 @@ def search_index(index_dir, queries, top_k=5, exact=False):
         UserInputError: not an index, a blank query, ``top_k`` not in ``1..documents``, or the
             index's model missing.
     """
-    if not os.path.isdir(str(index_dir)):
-        raise UserInputError(f"index not found: {index_dir} (build one with `keras-llm index`)")
+    queries = check_queries(queries, top_k, read_index_meta(index_dir)["documents"])  # before loading a model
     return SearchIndex(index_dir).search(queries, top_k=top_k, exact=exact)
