@@ -59,6 +59,7 @@ def test_search_prints_the_librarys_ranking_and_scores(index_dir):
         assert [row[2] for row in printed[query]] == [DOCUMENTS[hit.id] for hit in hits]
 
 
+@pytest.mark.slow  # default-suite budget: tests/search/test_index.py checks the same refusal in-process
 def test_whitespace_query_is_refused(index_dir):
     assert_one_line_error(run_cli("search", index_dir, "--query", " \t "), "empty or only whitespace")
 
