@@ -33,7 +33,8 @@ ALLOWED = {
 }
 FLOORS_BELOW_RUNS = set(ALLOWED)
 ALLOWED["runs"] = FLOORS_BELOW_RUNS | {"export"}
-ALLOWED["experiments"] = ALLOWED["runs"] | {"runs"}
+ALLOWED["search"] = ALLOWED["runs"] | {"runs"}  # an index's model may be a trained run
+ALLOWED["experiments"] = ALLOWED["search"] | {"search"}
 ALLOWED["cli"] = ALLOWED["experiments"] | {"experiments"}
 ALLOWED["zoo"] = ALLOWED["cli"] | {"cli"}  # the deprecated alias of runs/experiments/cli
 ALLOWED["__init__"] = {"_quiet", "layers", "models"}  # importing the package registers the layers

@@ -28,7 +28,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.files import user_fixable_reason
 
 PLUGINS = ("keras_llm.cli.gpt", "keras_llm.cli.classifier", "keras_llm.cli.masked_lm", "keras_llm.cli.translator",
-           "keras_llm.cli.tagger", "keras_llm.cli.embed", "keras_llm.cli.compare", "keras_llm.cli.compress")
+           "keras_llm.cli.tagger", "keras_llm.cli.embed", "keras_llm.cli.compare", "keras_llm.cli.compress", "keras_llm.cli.search")
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -215,6 +215,9 @@ def _export(args):
     from keras_llm.export.versions import check_model_name
     from keras_llm.runs.layout import read_run_info
 
+    for plugin in _plugins():  # a directory that is not a run (a search index) is exported by its plug-in
+        if getattr(plugin, "exports_directory", lambda path: False)(args.run_dir):
+            return plugin.export_directory(args)
     run_info = read_run_info(args.run_dir)
     check_model_name(args.name or run_info.get("recipe"))  # before loading anything
     plugin = _plugin_for(run_info.get("model"))

@@ -180,7 +180,11 @@ DATA_FILES = {
     "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts", "data/uci_train.tsv": "sentences_tsv",
+    "docs.csv": "search_docs", "more_docs.csv": "more_search_docs",
 }
+# Index directories that a documented `keras-llm index ... --output DIR` writes before the commands that
+# read them on the same page (docs/search.md); the commands run in the order they are written.
+DOCUMENTED_INDEXES = ("idx",)
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
     "runs/shakespeare": "gpt", "RUN_DIR": "gpt", "runs/bert-classifier": "classifier",
@@ -253,6 +257,8 @@ def _write_data_files(workspace):
         "sentences_tsv": "sentence\tlabel\n" + "".join(f"{w} film {i}\t{int(w in words[:3])}\n"
                                                        for i in range(8) for w in words),
         "lines": "".join(f"I like {w} tea.\n" for w in words),
+        "search_docs": "id,text\n" + "".join(f"{w},We sell {w} tea.\n" for w in [*words, "rain"]),
+        "more_search_docs": "id,text\npasta,Pasta is sold out.\ntea,Steep green tea for three minutes.\n",
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
@@ -372,7 +378,7 @@ def dry_check(command, workspace):
             fail(f"{value} does not exist (add it to DATA_FILES if it stands for the user's own file)")
     positional = getattr(args, "run_dir", None) if args.command != "train" else getattr(args, "init_from", None)
     if positional and not positional.startswith(("<tiny", "package:")) and not os.path.exists(positional):
-        if args.command not in ("embed",):
+        if args.command not in ("embed",) and positional not in DOCUMENTED_INDEXES:
             fail(f"run directory {positional} is not in RUN_DIRS")
 
 
