@@ -50,7 +50,8 @@ def context_pieces(tokenizer, texts):
     words, byte_begin, byte_end = tf_text.regex_split_with_offsets(
         texts, f"{WHITESPACE_PATTERN}|{PUNCTUATION_PATTERN}", PUNCTUATION_PATTERN)
     word_text = tf.gather(texts, words.value_rowids())
-    char_begin = tf.strings.length(tf.strings.substr(word_text, tf.zeros_like(byte_begin.flat_values), byte_begin.flat_values), unit="UTF8_CHAR")
+    prefix = tf.strings.substr(word_text, tf.zeros_like(byte_begin.flat_values), byte_begin.flat_values)
+    char_begin = tf.strings.length(prefix, unit="UTF8_CHAR")  # code points before the word
     char_end = char_begin + tf.strings.length(words.flat_values, unit="UTF8_CHAR")
     pieces = word_pieces(tokenizer, words)  # (batch, words, pieces)
     piece_word = pieces.values.value_rowids()  # the flat word index of every piece

@@ -47,7 +47,8 @@ def evaluate_qa_file(run_dir, test_file, output_dir=None, batch_size=None, log=p
     scores = squad_scores(predictions, {e.id: [text for text, _ in e.answers] for e in examples})
     atomic_write_text(os.path.join(output_dir, "predictions.json"), json.dumps(predictions, indent=1) + "\n")
     metrics = {"exact_match": scores["exact_match"], "f1": scores["f1"],
-               "counts": {"questions": scores["questions"], "unanswerable_skipped": len(examples) - scores["questions"]},
+               "counts": {"questions": scores["questions"],
+                          "unanswerable_skipped": len(examples) - scores["questions"]},
                "test_file": os.path.abspath(test_file)}
     report = (f"{run_dir} on {test_file}: exact match {scores['exact_match']:.2f}, F1 {scores['f1']:.2f} "
               f"({scores['questions']} questions; SQuAD v1.1 normalisation)")

@@ -21,7 +21,7 @@ from keras_llm.data.span_answers import read_answers
 from keras_llm.data.squad import read_squad
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text
-from keras_llm.models.bert import BERT_BACKBONE, BertConfig, build_bert_backbone
+from keras_llm.models.bert import BERT_BACKBONE, BertConfig
 from keras_llm.models.span_reader import build_span_reader
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, check_resumed_data, load_trained_run, read_run_info, write_run_info

@@ -180,6 +180,7 @@ DATA_FILES = {
     "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts",
+    "squad/squad-train-38.json": "squad", "squad/squad-heldout-10.json": "squad",
 }
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
@@ -191,6 +192,8 @@ RUN_DIRS = {
     "runs/tags-minilm": "tagger",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
+    # docs/question_answering.md: a tiny `qa` reader stands in for the MiniLM one.
+    "runs/minilm-squad": "qa", "runs/qa-small": "qa",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
@@ -217,6 +220,7 @@ TINY_TRAIN = {
                    "--num-layers", "1", "--hidden-dim", "16"],
     "classifier": ["--epochs", "1", "--max-length", "16"],
     "tagger": ["--epochs", "1", "--max-length", "16"],
+    "qa": ["--epochs", "1", "--max-length", "32"],
 }
 TINY_COMPARE = {"lm": ["--steps", "2", "--eval-interval", "1", "--eval-batches", "1", "--params", "8000",
                        "--max-length", "16", "--sample-tokens", "4", "--no-jit"],
@@ -228,7 +232,7 @@ FAST = ("zoo", "train gpt-shakespeare-char --run-dir runs/shakespeare", "generat
         "export runs/shakespeare")
 TASK_OF_PLUGIN = {"keras_llm.cli.gpt": "gpt", "keras_llm.cli.masked_lm": "masked_lm",
                   "keras_llm.cli.translator": "translator", "keras_llm.cli.classifier": "classifier",
-                  "keras_llm.cli.tagger": "tagger"}
+                  "keras_llm.cli.tagger": "tagger", "keras_llm.cli.qa": "qa"}
 
 
 def _write_data_files(workspace):
@@ -246,6 +250,10 @@ def _write_data_files(workspace):
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
+        "squad": json.dumps({"version": "1.1", "data": [{"title": f"t{i}", "paragraphs": [{
+            "context": f"The {w} cat sat on the mat.", "qas": [{"id": f"{i}", "question": "Which cat sat?",
+                                                              "answers": [{"text": w, "answer_start": 4}]}]}]}
+            for i, w in enumerate(words * 2)]}),
         "conllu": "\n".join(f"1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\t{w}\t{w}\tADJ\tJJ\t_\t3\tamod\t_\t_\n"
                             f"3\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n" for w in words * 3),
     }
@@ -414,6 +422,8 @@ _TINY_RUN_COMMANDS = {
     "tagger": ["train", "tagger", "--train", "train.conll", "--num-layers", "1", "--hidden-dim", "16",
                *TINY_TRAIN["tagger"]],
     "masked_lm": ["train", "bert-mlm", "--corpus", "my.txt", *TINY_TRAIN["masked_lm"]],
+    "qa": ["train", "qa", "--train", "squad/squad-train-38.json", "--num-layers", "1", "--hidden-dim", "16",
+           *TINY_TRAIN["qa"]],
 }
 
 
