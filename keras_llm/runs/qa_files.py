@@ -22,14 +22,14 @@ from keras_llm.evaluation.squad import squad_scores
 from keras_llm.files import atomic_output, atomic_write_text
 from keras_llm.runs.file_commands import batch_size_of, batches, check_output_file, trained_epochs
 from keras_llm.runs.layout import read_run_info
-from keras_llm.runs.span_qa import MODEL_KIND, answer_batches, load_qa_run
+from keras_llm.runs.span_qa import MODEL_KIND, load_qa_run, reader_function
 
 
 def _answer_examples(reader, examples, batch_size, what):
-    progress, answers = Progress(len(examples), what, unit="questions"), []
+    progress, answers, read = Progress(len(examples), what, unit="questions"), [], reader_function(reader)
     for batch in batches(examples, batch_size):
-        for result in answer_batches(reader, [e.question for e in batch], [e.context for e in batch], len(batch)):
-            answers += [text.decode("utf-8") for text in result["answer"]]
+        result = read([e.question for e in batch], [e.context for e in batch])
+        answers += [text.decode("utf-8") for text in result["answer"]]
         progress.advance(len(batch))
     progress.close()
     return {example.id: answer for example, answer in zip(examples, answers)}
@@ -80,10 +80,10 @@ def predict_qa_file(run_dir, input_file, output_file, batch_size=None):
     size = batch_size_of(info, batch_size)
     reader = load_qa_run(run_dir)
     if input_file.lower().endswith(".jsonl"):
+        read = reader_function(reader)
         with atomic_output(output_file) as out:
             for rows in batches(_jsonl_rows(input_file), size):
-                result = next(answer_batches(reader, [r["question"] for r in rows], [r["context"] for r in rows],
-                                             len(rows)))
+                result = read([r["question"] for r in rows], [r["context"] for r in rows])
                 for row, answer, score, start, end in zip(rows, result["answer"], result["score"], result["start"],
                                                           result["end"]):
                     row.update(answer=answer.decode("utf-8"), score=round(float(score), 6), start=int(start),

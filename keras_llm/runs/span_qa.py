@@ -14,6 +14,7 @@ import json
 import os
 
 import keras
+import tensorflow as tf
 
 from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.qa_training import qa_training_windows
@@ -144,13 +145,28 @@ def _reader(run_or_model):
     return model, tokenizer, run_info
 
 
-def answer_batches(run_or_model, questions, contexts, batch_size=32):
-    """Yield :func:`~keras_llm.data.span_answers.read_answers` dicts (numpy) of ``batch_size`` pairs at a time."""
+def reader_function(run_or_model):
+    """``read(questions, contexts)``: :func:`~keras_llm.data.span_answers.read_answers` of the reader as one
+    ``tf.function`` (tf.string ``(batch,)`` each → numpy dict), traced once for every batch shape: run op by op,
+    the tokenizer, windows and decoding cost more than a small model itself."""
     model, tokenizer, run_info = _reader(run_or_model)
+    settings = {key: int(value) for key, value in run_info["answers"].items()}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string)])
+    def read(questions, contexts):
+        return read_answers(model, tokenizer, questions, contexts, **settings)
+
+    def run(questions, contexts):
+        result = read(tf.constant(list(questions), tf.string), tf.constant(list(contexts), tf.string))
+        return {key: value.numpy() for key, value in result.items()}
+    return run
+
+
+def answer_batches(run_or_model, questions, contexts, batch_size=32):
+    """Yield :func:`reader_function` results (numpy dicts) of ``batch_size`` pairs at a time."""
+    read = reader_function(run_or_model)
     for first in range(0, len(questions), batch_size):
-        result = read_answers(model, tokenizer, list(questions[first:first + batch_size]),
-                              list(contexts[first:first + batch_size]), **run_info["answers"])
-        yield {key: value.numpy() for key, value in result.items()}
+        yield read(questions[first:first + batch_size], contexts[first:first + batch_size])
 
 
 def answer_questions(run_or_model, questions, contexts, batch_size=32):
