@@ -145,16 +145,20 @@ def _reader(run_or_model):
     return model, tokenizer, run_info
 
 
-def reader_function(run_or_model):
-    """``read(questions, contexts)``: :func:`~keras_llm.data.span_answers.read_answers` of the reader as one
-    ``tf.function`` (tf.string ``(batch,)`` each → numpy dict), traced once for every batch shape: run op by op,
-    the tokenizer, windows and decoding cost more than a small model itself."""
+def reader_function(run_or_model, compiled=True):
+    """``read(questions, contexts)`` → numpy dict of :func:`~keras_llm.data.span_answers.read_answers`.
+
+    With ``compiled``, one ``tf.function`` traced once for every batch shape (a few seconds): worth it for a
+    file of questions, where op by op the tokenizer, windows and decoding would cost more than a small model;
+    without, op by op (a handful of questions: `keras-llm answer`, a retriever's top passages).
+    """
     model, tokenizer, run_info = _reader(run_or_model)
     settings = {key: int(value) for key, value in run_info["answers"].items()}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string)])
-    def read(questions, contexts):
+    def read_graph(questions, contexts):
         return read_answers(model, tokenizer, questions, contexts, **settings)
+
+    read = tf.function(read_graph, input_signature=[tf.TensorSpec([None], tf.string)] * 2) if compiled else read_graph
 
     def run(questions, contexts):
         result = read(tf.constant(list(questions), tf.string), tf.constant(list(contexts), tf.string))
@@ -162,14 +166,14 @@ def reader_function(run_or_model):
     return run
 
 
-def answer_batches(run_or_model, questions, contexts, batch_size=32):
+def answer_batches(run_or_model, questions, contexts, batch_size=32, compiled=False):
     """Yield :func:`reader_function` results (numpy dicts) of ``batch_size`` pairs at a time."""
-    read = reader_function(run_or_model)
+    read = reader_function(run_or_model, compiled)
     for first in range(0, len(questions), batch_size):
         yield read(questions[first:first + batch_size], contexts[first:first + batch_size])
 
 
-def answer_questions(run_or_model, questions, contexts, batch_size=32):
+def answer_questions(run_or_model, questions, contexts, batch_size=32, compiled=False):
     """Answer each question from its context with a trained reader.
 
     Args:
@@ -177,6 +181,8 @@ def answer_questions(run_or_model, questions, contexts, batch_size=32):
             (load once, answer many times).
         questions, contexts: lists of str of the same length.
         batch_size: pairs per model call.
+        compiled: trace the whole reading into one ``tf.function`` first (for many questions; see
+            :func:`reader_function`).
 
     Returns:
         list of ``(answer, score, start, end)``: the best span (``contexts[i][start:end] == answer`` for
@@ -186,7 +192,7 @@ def answer_questions(run_or_model, questions, contexts, batch_size=32):
     if len(questions) != len(contexts):
         raise UserInputError(f"{len(questions)} questions but {len(contexts)} contexts: give one context per question")
     answers = []
-    for batch in answer_batches(run_or_model, questions, contexts, batch_size):
+    for batch in answer_batches(run_or_model, questions, contexts, batch_size, compiled):
         answers += [(text.decode("utf-8"), float(score), int(start), int(end))
                     for text, score, start, end in zip(batch["answer"], batch["score"], batch["start"], batch["end"])]
     return answers
@@ -198,6 +204,6 @@ def score_examples(run_or_model, examples, batch_size=32):
     from keras_llm.evaluation.squad import squad_scores
 
     answers = answer_questions(run_or_model, [e.question for e in examples], [e.context for e in examples],
-                               batch_size)
+                               batch_size, compiled=len(examples) > batch_size)
     predictions = {e.id: a[0] for e, a in zip(examples, answers)}
     return squad_scores(predictions, {e.id: [text for text, _ in e.answers] for e in examples})

@@ -55,7 +55,7 @@ def test_training_learns_and_records_the_run(qa_run):
     info = json.loads((qa_run / "run.json").read_text())
     assert info["model"] == "extractive-qa" and info["status"] == "finished"
     assert info["examples"] == {"train": 80, "valid": 16, "train_windows": 80}
-    assert info["answers"] == {"max_length": 48, "stride": 11, "max_question_length": 22, "max_answer_length": 30}
+    assert info["answers"] == {"max_length": 48, "stride": 128, "max_question_length": 22, "max_answer_length": 30}
     assert info["trained"]["steps"] == 40
     metrics = json.loads((qa_run / "valid_metrics.json").read_text())
     assert metrics["exact_match"] >= 80 and metrics["questions"] == 16, metrics
