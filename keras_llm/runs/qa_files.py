@@ -26,7 +26,9 @@ from keras_llm.runs.span_qa import MODEL_KIND, load_qa_run, reader_function
 
 
 def _answer_examples(reader, examples, batch_size, what):
-    progress, answers, read = Progress(len(examples), what, unit="questions"), [], reader_function(reader)
+    # Tracing the reading into one graph pays off only past one batch of questions.
+    read = reader_function(reader, compiled=len(examples) > batch_size)
+    progress, answers = Progress(len(examples), what, unit="questions"), []
     for batch in batches(examples, batch_size):
         result = read([e.question for e in batch], [e.context for e in batch])
         answers += [text.decode("utf-8") for text in result["answer"]]
