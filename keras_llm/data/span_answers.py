@@ -13,8 +13,8 @@ best span there is, with its (low) score; only an empty context gives ``""`` wit
 
 Example:
     >>> result = read_answers(model, tokenizer, ["Who came?"], ["Ann came home."], max_length=64, stride=32)
-    >>> result["answer"].numpy(), result["start"].numpy(), result["end"].numpy()
-    (array([b'Ann'], dtype=object), array([0], dtype=int32), array([3], dtype=int32))
+    >>> sorted(result)   # each (batch,): the span's text, p_start * p_end, character offsets
+    ['answer', 'end', 'score', 'start']
 """
 
 import tensorflow as tf

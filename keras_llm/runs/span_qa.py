@@ -6,8 +6,7 @@ A QA run directory holds ``run.json`` (recipe, settings, the window settings ans
 
 Example:
     >>> run_dir, _ = train_qa_run("qa", train_file="squad-train.json", run_dir="runs/qa")
-    >>> answer_questions(run_dir, ["Who won?"], ["The Broncos won the game."])
-    [('The Broncos', 0.41, 0, 11)]
+    >>> answer_questions(run_dir, ["Who won?"], ["The Broncos won the game."])   # [(answer, score, start, end)]
 """
 
 import json
