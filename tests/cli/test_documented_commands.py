@@ -181,6 +181,7 @@ DATA_FILES = {
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts",
     "squad/squad-train-38.json": "squad", "squad/squad-heldout-10.json": "squad",
+    "squad/squad-train-37.json": "squad", "squad/squad-valid-1.json": "squad",
 }
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
@@ -193,7 +194,7 @@ RUN_DIRS = {
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
     # docs/question_answering.md: a tiny `qa` reader stands in for the MiniLM one.
-    "runs/minilm-squad": "qa", "runs/qa-small": "qa",
+    "runs/minilm-squad": "qa", "runs/qa-small": "qa", "bench2": "qa",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
