@@ -28,7 +28,8 @@ from keras_llm.errors import UserInputError
 from keras_llm.files import user_fixable_reason
 
 PLUGINS = ("keras_llm.cli.gpt", "keras_llm.cli.classifier", "keras_llm.cli.masked_lm", "keras_llm.cli.translator",
-           "keras_llm.cli.tagger", "keras_llm.cli.embed", "keras_llm.cli.compare", "keras_llm.cli.compress", "keras_llm.cli.search")
+           "keras_llm.cli.tagger", "keras_llm.cli.embed", "keras_llm.cli.compare", "keras_llm.cli.compress",
+           "keras_llm.cli.search", "keras_llm.cli.qa")
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):

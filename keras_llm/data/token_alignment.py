@@ -21,8 +21,9 @@ import tensorflow_text as tf_text
 from keras_llm.tokenizers.base import fill_empty_rows
 
 IGNORE_LABEL = -100
-_PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
-_WHITESPACE = r"[\s\p{Z}]+"
+# The serving rule's word boundaries, as RE2 patterns (also used by keras_llm.data.qa_windows).
+PUNCTUATION_PATTERN = _PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
+WHITESPACE_PATTERN = _WHITESPACE = r"[\s\p{Z}]+"
 
 
 def split_text_into_words(texts, max_words=None):

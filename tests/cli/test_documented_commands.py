@@ -181,6 +181,8 @@ DATA_FILES = {
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts", "data/uci_train.tsv": "sentences_tsv",
     "docs.csv": "search_docs", "more_docs.csv": "more_search_docs",
+    "squad/squad-train-38.json": "squad", "squad/squad-heldout-10.json": "squad",
+    "squad/squad-train-37.json": "squad", "squad/squad-valid-1.json": "squad",
 }
 # Index directories that a documented `keras-llm index ... --output DIR` writes before the commands that
 # read them on the same page (docs/search.md); the commands run in the order they are written.
@@ -202,6 +204,8 @@ RUN_DIRS = {
     # measured MiniLM run and its int8 copy.
     "runs/bert-classifier-int8": "classifier", "runs/full": "classifier", "runs/full-int8": "classifier",
     "runs/gpt-small-int8": "gpt",
+    # docs/question_answering.md: a tiny `qa` reader stands in for the MiniLM one.
+    "runs/minilm-squad": "qa", "runs/qa-small": "qa", "bench2": "qa",
 }
 # Other placeholders written in the docs.
 PLACEHOLDERS = {"RECIPE": "gpt-shakespeare-char", "N": "2", "X": "1.0", "T": "0.8", "K": "5", "P": "0.9", "S": "1",
@@ -230,6 +234,7 @@ TINY_TRAIN = {
                    "--num-layers", "1", "--hidden-dim", "16"],
     "classifier": ["--epochs", "1", "--max-length", "16"],
     "tagger": ["--epochs", "1", "--max-length", "16"],
+    "qa": ["--epochs", "1", "--max-length", "32"],
 }
 SHAPE_FLAGS = ("--num-layers", "--hidden-dim")
 TINY_COMPARE = {"lm": ["--steps", "2", "--eval-interval", "1", "--eval-batches", "1", "--params", "8000",
@@ -242,7 +247,7 @@ FAST = ("zoo", "train gpt-shakespeare-char --run-dir runs/shakespeare", "generat
         "export runs/shakespeare")
 TASK_OF_PLUGIN = {"keras_llm.cli.gpt": "gpt", "keras_llm.cli.masked_lm": "masked_lm",
                   "keras_llm.cli.translator": "translator", "keras_llm.cli.classifier": "classifier",
-                  "keras_llm.cli.tagger": "tagger"}
+                  "keras_llm.cli.tagger": "tagger", "keras_llm.cli.qa": "qa"}
 
 
 def _write_data_files(workspace):
@@ -262,6 +267,10 @@ def _write_data_files(workspace):
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
+        "squad": json.dumps({"version": "1.1", "data": [{"title": f"t{i}", "paragraphs": [{
+            "context": f"The {w} cat sat on the mat.", "qas": [{"id": f"{i}", "question": "Which cat sat?",
+                                                              "answers": [{"text": w, "answer_start": 4}]}]}]}
+            for i, w in enumerate(words * 2)]}),
         "conllu": "\n".join(f"1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\t{w}\t{w}\tADJ\tJJ\t_\t3\tamod\t_\t_\n"
                             f"3\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n" for w in words * 3),
     }
@@ -432,6 +441,8 @@ _TINY_RUN_COMMANDS = {
     "tagger": ["train", "tagger", "--train", "train.conll", "--num-layers", "1", "--hidden-dim", "16",
                *TINY_TRAIN["tagger"]],
     "masked_lm": ["train", "bert-mlm", "--corpus", "my.txt", *TINY_TRAIN["masked_lm"]],
+    "qa": ["train", "qa", "--train", "squad/squad-train-38.json", "--num-layers", "1", "--hidden-dim", "16",
+           *TINY_TRAIN["qa"]],
 }
 
 

@@ -110,6 +110,8 @@ def _data_file(files, recipe, name):
         return files[f"table_{name}"]
     if kind == "token-classifier":
         return files[f"{'conll' if recipe.get('data', {}).get('format') == 'conll' else 'conllu'}_{name}"]
+    if kind == "extractive-qa":
+        return files[f"squad_{name}"]
     return files[f"pairs_{name}" if name != "train_b" else "pairs_b"]
 
 
@@ -273,6 +275,17 @@ PAIRS = [("hello", "hola", "bonjour"), ("thank you", "gracias", "merci"), ("the 
          ("a dog", "un perro", "un chien"), ("good night", "buenas noches", "bonne nuit")]
 
 
+def _squad(rows):
+    """SQuAD v1.1 JSON: per row, a context holding its three words and a question answered by the second."""
+    articles = []
+    for index, (first, second, third) in enumerate(rows):
+        context = f"{first} means {second} or {third}."
+        qa = {"id": str(index), "question": f"What does {first} mean?",
+              "answers": [{"text": second, "answer_start": context.index(second)}]}
+        articles.append({"title": f"a{index % 3}", "paragraphs": [{"context": context, "qas": [qa]}]})
+    return json.dumps({"version": "1.1", "data": articles})
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Tiny data for every task, each with a second version (``*_b``) and a validation file."""
@@ -290,8 +303,11 @@ def files(tmp_path_factory):
         "conllu_valid": _conll(SENTENCES[:2], True),
         "pairs": _pairs(PAIRS * 6), "pairs_b": _pairs([row[::-1] for row in PAIRS] * 6),
         "pairs_valid": _pairs(PAIRS[:3]),
+        "squad_train": _squad(PAIRS * 2), "squad_train_b": _squad([row[::-1] for row in PAIRS] * 2),
+        "squad_valid": _squad(PAIRS[:3]),
     }
-    suffix = {"table": ".csv", "conll": ".tsv", "conllu": ".conllu", "pairs": ".tsv", "corpus": ".txt"}
+    suffix = {"table": ".csv", "conll": ".tsv", "conllu": ".conllu", "pairs": ".tsv", "corpus": ".txt",
+              "squad": ".json"}
     paths = {}
     for name, text in texts.items():
         path = folder / f"{name}{suffix[name.split('_')[0]]}"

@@ -24,9 +24,10 @@ from tests.training.test_resume import _logged_epochs, logged_events
 
 # Two in the default run (the TensorBoard CLI test kills a GPT run after its first backup too);
 # `-m slow` covers every trainer at every point.
+SQUAD_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "squad_tiny.json")
 DEFAULT_CASES = [("gpt", "mid-epoch@1:0"), ("classifier", "mid-backup@1")]
 POINTS = ["mid-epoch@1:0", "before-backup@1", "mid-backup@1", "after-backup@0", "train-end@3"]
-SLOW_CASES = [(trainer, point) for trainer in ("gpt", "masked-lm", "classifier", "tagger", "translator")
+SLOW_CASES = [(trainer, point) for trainer in ("gpt", "masked-lm", "classifier", "tagger", "translator", "qa")
               for point in POINTS if (trainer, point) not in DEFAULT_CASES]
 
 
@@ -60,6 +61,9 @@ def _command(trainer, files):
                    "1", "--hidden-dim", "16", "--batch-size", "16", "--max-length", "16"],
         "translator": ["translator", "--pairs", files["pairs"], *steps, "--batch-size", "8", "--num-layers", "1",
                        "--hidden-dim", "16", "--max-length", "8"],
+        # extractive QA: the nine-question SQuAD fixture, windows of 32 pieces (several per context)
+        "qa": ["qa", "--train", SQUAD_FIXTURE, "--valid", SQUAD_FIXTURE, "--epochs", "3", "--num-layers", "1",
+               "--hidden-dim", "16", "--batch-size", "32", "--max-length", "32"],
     }[trainer] + ["--no-jit"]
 
 

@@ -1,0 +1,91 @@
+"""`keras-llm` commands of extractive question answering (a plug-in of keras_llm/cli/main.py).
+
+- ``keras-llm train qa|minilm-squad --train FILE [--valid FILE] [--init-from DIR] [--epochs N]
+  [--max-length N] [--window-stride N] ...``: a span reader on SQuAD v1.1 JSON.
+- ``keras-llm answer RUN_DIR --question Q --context C [--question Q --context C ...]``: one line per
+  pair, ``answer<TAB>score<TAB>start<TAB>end`` (character offsets into the context, end exclusive).
+- ``keras-llm evaluate RUN_DIR --test FILE``: exact match and token F1 (SQuAD v1.1 normalisation) on a
+  SQuAD v1.1 JSON file; ``predictions.json`` (``{id: answer}``) beside ``metrics.json``.
+- ``keras-llm predict RUN_DIR --input FILE --output FILE``: SQuAD JSON in → ``{id: answer}`` JSON out
+  (the official prediction format); JSONL with ``question`` and ``context`` → the same rows with
+  ``answer``, ``score``, ``start``, ``end``.
+- ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.span_qa`).
+"""
+
+from keras_llm.cli.arguments import epoch_training_overrides, given
+from keras_llm.errors import UserInputError
+
+RECIPE_KINDS = ("extractive-qa",)
+TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
+                           "window_stride", "warmup_fraction"})
+
+
+def add_commands(commands):
+    """Add `keras-llm answer`; return {command name: handler(args)}."""
+    answer = commands.add_parser("answer", help="answer questions from contexts with a trained QA run")
+    answer.add_argument("run_dir")
+    answer.add_argument("--question", action="append", required=True, help="repeat for a batch (with --context)")
+    answer.add_argument("--context", action="append", required=True,
+                        help="the text to find the answer in; one per --question, in the same order")
+    return {"answer": _answer}
+
+
+def train(args):
+    from keras_llm.runs.span_qa import train_qa_run
+
+    overrides = {**epoch_training_overrides(args), **given(args, "window_stride", "warmup_fraction")}
+    run_dir, _ = train_qa_run(args.recipe, run_dir=args.run_dir, train_file=args.train_file,
+                              valid_file=args.valid_file, init_from=args.init_from, training_overrides=overrides,
+                              model_overrides=_model_overrides(args), verbose=args.verbose)
+    print(f"done. Answer: keras-llm answer {run_dir} --question '...' --context '...'   "
+          f"TensorBoard: tensorboard --logdir {run_dir}/logs")
+    return run_dir
+
+
+def _model_overrides(args):
+    """--num-layers / --hidden-dim for a reader trained from scratch; refused with a pretrained encoder."""
+    from keras_llm.runs import load_recipe
+
+    init_from = args.init_from or load_recipe(args.recipe).get("init_from")
+    shape = given(args, "num_layers", "hidden_dim")
+    if init_from and shape:
+        names = " and ".join(f"--{name.replace('_', '-')}" for name in shape)
+        raise UserInputError(f"{names}: the pretrained encoder {init_from} keeps its own shape; leave them out, "
+                             f"or train a reader from scratch (recipe 'qa' without --init-from)")
+    return shape
+
+
+def _answer(args):
+    from keras_llm.runs.span_qa import answer_questions, load_qa_run
+
+    if len(args.question) != len(args.context):
+        raise UserInputError(f"{len(args.question)} --question but {len(args.context)} --context: give one context "
+                             f"per question")
+    empty = [i + 1 for i, question in enumerate(args.question) if not question.strip()]
+    if empty:
+        raise UserInputError(f"--question number {empty[0]} is empty: ask something")
+    reader = load_qa_run(args.run_dir)
+    for answer, score, start, end in answer_questions(reader, args.question, args.context):
+        print(f"{' '.join(answer.split())}\t{score:.4f}\t{start}\t{end}")
+
+
+def evaluate(args, run_info):
+    from keras_llm.runs.qa_files import evaluate_qa_file
+
+    evaluate_qa_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size)
+
+
+def predict(args, run_info):
+    from keras_llm.runs.qa_files import predict_qa_file
+
+    predict_qa_file(args.run_dir, args.input_file, args.output_file, batch_size=args.batch_size)
+
+
+def export(args, run_info):
+    from keras_llm.export.span_qa import export_span_reader
+    from keras_llm.runs.span_qa import load_qa_run
+
+    model, tokenizer, run_info = load_qa_run(args.run_dir)
+    path = export_span_reader(model, tokenizer, run_info["answers"], base_dir=args.base_dir,
+                              name=args.name or run_info["recipe"])
+    print(f"exported to {path}")
