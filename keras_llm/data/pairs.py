@@ -16,8 +16,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_llm.data.text import read_user_file
 from keras_llm.data.jsonl_pairs import is_jsonl, read_jsonl_pairs
+from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.tokenizers.wordpiece import CLS, SEP

@@ -102,7 +102,10 @@ def train_translator_run(recipe, run_dir=None, pairs_file=None, valid_file=None,
         raise UserInputError(f"recipe {recipe_name!r} is not a {MODEL_KIND} recipe")
     data = recipe.get("data", {})
     pair_format = _pair_format(data, source_column, target_column, source_field, target_field)
-    training = TranslatorTrainingConfig(**{**recipe.get("training", {}), **(training_overrides or {})})
+    # A warm start takes the recipe's `pretrained_training` over `training` (fewer, smaller steps at a
+    # lower rate: a 22M-parameter encoder and its decoder twin cost far more per step on a CPU).
+    pretrained = recipe.get("pretrained_training", {}) if init_from else {}
+    training = TranslatorTrainingConfig(**{**recipe.get("training", {}), **pretrained, **(training_overrides or {})})
     pairs_path, valid_path, train_pairs, valid_pairs = _read_data(recipe_name, data, pairs_file, valid_file,
                                                                   pair_format, training.seed)
     os.makedirs(run_dir, exist_ok=True)

@@ -77,8 +77,9 @@ def evaluate_translator_run(run_dir, test_file, options, output_dir=None, batch_
                "signatures": scores["signatures"],
                **({"rouge": rouge_scores(hypotheses, references, rouge_tokenize),
                    "rouge_tokenize": rouge_tokenize} if rouge_tokenize else {}),
-               "counts": {"pairs": len(sources), "references": sum(map(len, references)),
-                          "sources_truncated": truncated},
+               "counts": {"pairs": len(sources), "sources_truncated": truncated,
+                          # several references per source (JSONL lists): how many in all
+                          **({"references": sum(map(len, references))} if max(map(len, references)) > 1 else {})},
                "decoding": {"num_beams": options.num_beams, "length_penalty": options.length_penalty,
                             "max_new_tokens": options.max_new_tokens, "min_new_tokens": options.min_new_tokens,
                             "no_repeat_ngram_size": options.no_repeat_ngram_size},
@@ -105,7 +106,8 @@ def _report(metrics):
     if "rouge" in metrics:
         rouge = metrics["rouge"]
         lines.append(f"ROUGE-1/2/L F1  {rouge['rouge1']:.2f} / {rouge['rouge2']:.2f} / {rouge['rougeL']:.2f}   "
-                     f"(rouge-score, best of {counts['references']:,} references for {counts['pairs']:,} sources, "
+                     f"(rouge-score, best of {counts.get('references', counts['pairs']):,} references for "
+                     f"{counts['pairs']:,} sources, "
                      f"tokens: {'characters' if metrics['rouge_tokenize'] == 'chars' else 'words, stemmed'})")
     if counts["sources_truncated"]:
         lines.append(f"note: {counts['sources_truncated']:,} sources are longer than the model's "
@@ -131,7 +133,7 @@ def predict_translator_file(run_dir, input_file, output_file, options, batch_siz
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     records = RecordFile(input_file, field=text_column or info.get("source_field", "source"),
-                         column_index=info.get("source_column", 0),
+                         column_index=info.get("source_column", 0), join_lists=True,
                          tsv_header=False)
     total = records.count()
     check_output_file(output_file, input_file)

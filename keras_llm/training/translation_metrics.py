@@ -14,9 +14,11 @@ from keras_llm.training.rouge import rouge_scores
 _LABELS = {"bleu": "BLEU", "chrf": "chrF", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L"}
 
 
-def _cell(text):
-    """A Markdown table cell: several references joined by `` / ``, pipes escaped."""
+def _cell(text, limit=300):
+    """A Markdown table cell: several references joined by `` / ``, pipes escaped, cut to ``limit``
+    characters (a document's head is enough to recognise it)."""
     text = text if isinstance(text, str) else " / ".join(text)
+    text = text if len(text) <= limit else text[:limit] + " …"
     return text.replace("|", "\\|")
 
 
