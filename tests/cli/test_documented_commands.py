@@ -180,6 +180,7 @@ DATA_FILES = {
     "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts",
+    "docs.jsonl": "pairs_jsonl", "data/scitldr/test.jsonl": "pairs_jsonl", "data/csl/ts/test.tsv": "csl_ts",
 }
 # Run directories read by a command (not trained by it) -> the task of the tiny run that stands in.
 RUN_DIRS = {
@@ -189,6 +190,8 @@ RUN_DIRS = {
     "runs/translator-small": "translator", "kl-run": "gpt", "runs/contracts": "classifier",
     "runs/gpt-budget": "gpt", "runs/tags-budget": "tagger", "runs/reviews-bilstm": "classifier",
     "runs/tags-minilm": "tagger",
+    # docs/summarization.md: summarizer and title runs are seq2seq runs, which the tiny translator run is.
+    "runs/scitldr": "translator", "runs/title-csl": "translator",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
 }
@@ -245,6 +248,10 @@ def _write_data_files(workspace):
         "lines": "".join(f"I like {w} tea.\n" for w in words),
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
+        "pairs_jsonl": "".join(json.dumps({"source": [f"I like {w} tea.", "It is hot."], "target": [f"{w} tea", "tea"],
+                                           "abstract": f"I like {w} tea.", "tldr": f"{w} tea"}) + "\n"
+                               for w in words * 4),
+        "csl_ts": "".join(f"to title\t我喜欢{w}茶。\t{w}茶\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
         "conllu": "\n".join(f"1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\t{w}\t{w}\tADJ\tJJ\t_\t3\tamod\t_\t_\n"
                             f"3\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n" for w in words * 3),
@@ -288,6 +295,10 @@ def with_tiny_budget(argv):
     """``argv`` with the tiny budget of its task injected (replacing documented values)."""
     if argv[0] == "train":
         extra = TINY_TRAIN[_task_of_recipe(argv[1])]
+        if "--init-from" in argv:  # a pretrained encoder fixes the model's shape
+            extra = [item for flag, value in zip(extra[0::2], extra[1::2]) if flag not in ("--num-layers",
+                                                                                          "--hidden-dim")
+                     for item in (flag, value)]
     elif argv[0] == "compare":
         extra = TINY_COMPARE["classify" if "classify" in argv else "lm"]
     else:
