@@ -64,12 +64,13 @@ def _pair_format(data, source_column, target_column, source_field, target_field)
 def _read_data(recipe_name, data, pairs_file, valid_file, pair_format, seed):
     """``(pairs_path, valid_path, train_pairs, valid_pairs)``; validation targets are reference lists."""
     pairs_path = _data_path(pairs_file, data.get("pairs"), recipe_name, "a pairs file (pairs_file)")
-    valid_path = valid_file or (bundled_data_file(data["valid"]) if data.get("valid") else None)
+    # The recipe's own validation file goes with its own training file, not with pairs a user gives.
+    recipe_valid = data.get("valid") if not pairs_file else None
+    valid_path = valid_file or (bundled_data_file(recipe_valid) if recipe_valid else None)
     sources, references = read_pairs(pairs_path, **pair_format, references=True)
     if valid_path:
-        train, valid = (sources, references), read_pairs(valid_path, **pair_format, references=True)
-        if data.get("max_pairs"):
-            train = _split(*train, {**data, "valid_pairs": 0}, seed)[0]
+        train = _split(sources, references, {**data, "valid_pairs": 0}, seed)[0]
+        valid = read_pairs(valid_path, **pair_format, references=True)
     else:
         train, valid = _split(sources, references, data, seed)
     # Training sees one pair per reference; validation keeps the lists (BLEU/ROUGE score against all).
