@@ -51,7 +51,11 @@ def _has_repeated_ngram(ids, n):
     return False
 
 
-@pytest.mark.parametrize("num_beams", [1, 3])
+# Beam search compiles a second loop per case: under -m slow, to keep the default suite's budget.
+BEAMS = [1, pytest.param(3, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("num_beams", BEAMS)
 def test_no_repeated_ngrams(model, num_beams):
     # A 12-token random decoder repeats itself within 15 tokens; with the constraint it never does.
     free = translate_ids(model, SOURCES, DecodingOptions(max_new_tokens=15, num_beams=num_beams), START, 99).numpy()
@@ -68,7 +72,7 @@ def test_cached_and_uncached_greedy_agree_under_constraints(model):
     np.testing.assert_array_equal(cached, uncached)
 
 
-@pytest.mark.parametrize("num_beams", [1, 3])
+@pytest.mark.parametrize("num_beams", BEAMS)
 def test_min_new_tokens_bars_the_end_token(model, num_beams):
     first = translate_ids(model, SOURCES, DecodingOptions(max_new_tokens=1), START, 99).numpy()[:, 0]
     end = int(first[0])  # the token row 0 picks first: as the end token, row 0 ends at once
