@@ -30,11 +30,11 @@ def seq2seq_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("seq2seq")
     train = _write_jsonl(root / "train.jsonl", [_record(i, []) for i in range(24)])
     valid = [_record(i, [f"{TOPICS[i % 6]} made fast ."]) for i in range(4)]
-    valid[0]["abstract"] = valid[0]["abstract"] * 4  # longer than the model's 24 source tokens: truncated
+    valid[0]["abstract"] = valid[0]["abstract"] * 4  # longer than the model's 40 source tokens: truncated
     valid = _write_jsonl(root / "valid.jsonl", valid)
     done = run_cli("train", "seq2seq", "--pairs", train, "--valid", valid, "--source-field", "abstract",
                    "--target-field", "tldr", "--run-dir", root / "run", "--steps", "4", "--eval-interval", "2",
-                   "--eval-batches", "1", "--max-length", "24", "--num-layers", "1", "--hidden-dim", "16", "--no-jit")
+                   "--eval-batches", "1", "--max-length", "40", "--num-layers", "1", "--hidden-dim", "16", "--no-jit")
     assert done.returncode == 0, done.stderr[-3000:]
     return root, done
 
