@@ -110,6 +110,7 @@ def test_bad_jsonl_and_wrong_format_options_are_one_line(tmp_path):
 @pytest.mark.slow
 def test_predict_summarize_and_export_agree(seq2seq_run, tmp_path):
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the WordPiece ops the SavedModel holds)
 
     root, _ = seq2seq_run
     inputs = _write_jsonl(tmp_path / "in.jsonl", [_record(i, []) for i in range(40, 43)])
