@@ -1,8 +1,10 @@
-"""Sentence pairs for translation: a TSV reader, per-side WordPiece vocabularies and a tf.data pipeline.
+"""Text pairs of every seq2seq task (translation, summarization, title generation): a TSV and JSON Lines
+reader, per-side WordPiece vocabularies and a tf.data pipeline.
 
-File format: UTF-8 text, one pair per line, columns separated by tabs, no header; by default
+TSV format: UTF-8 text, one pair per line, columns separated by tabs, no header; by default
 column 0 is the source and column 1 the target (``source<TAB>target``); other columns are ignored.
-Blank lines are skipped.
+Blank lines are skipped. JSON Lines (``.jsonl``): see :mod:`keras_llm.data.jsonl_pairs` (named
+fields, a list of source sentences, several reference targets).
 
 Special tokens: the WordPiece vocabularies reserve ``[PAD] [UNK] [CLS] [SEP] [MASK]`` as ids 0-4.
 Id 0 is padding on both sides; on the target side ``[CLS]`` (id 2) is the start token and
@@ -14,27 +16,46 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_llm.data.jsonl_pairs import is_jsonl, read_jsonl_pairs
 from keras_llm.data.text import read_user_file
 from keras_llm.errors import UserInputError
 from keras_llm.tokenizers import WordPieceTokenizer
 from keras_llm.tokenizers.wordpiece import CLS, SEP
 
 
-def read_pairs(path, source_column=0, target_column=1):
-    """Read ``(sources, targets)`` lists of str from a tab-separated pairs file.
+def read_pairs(path, source_column=0, target_column=1, source_field="source", target_field="target",
+               references=False):
+    """Read ``(sources, targets)`` lists from a tab-separated or JSON Lines pairs file.
 
     Args:
-        path: the file.
-        source_column, target_column: 0-based column indices (they must differ).
+        path: the file; ``.jsonl`` / ``.ndjson`` is JSON Lines, anything else TSV.
+        source_column, target_column: TSV: 0-based column indices (they must differ).
+        source_field, target_field: JSON Lines: the keys of source and target.
+        references: return each target as a list of its references (for scoring). Without it a
+            source with several references gives one pair per reference (for training).
 
     Raises:
-        UserInputError: missing or empty file, a line without a tab, too few columns, an empty
-            source or target (each naming the line), or fewer than 2 pairs.
+        UserInputError: missing or empty file, a line without a tab, too few columns, a JSONL line
+            that is not JSON or lacks a field, an empty source or target (each naming the line), or
+            fewer than 2 pairs.
 
     Example:
         >>> sources, targets = read_pairs("data/spa_eng/spa.txt")   # English<TAB>Spanish
+        >>> sources, references = read_pairs("data/scitldr/test.jsonl", references=True)
     """
     path = os.fspath(path)
+    if is_jsonl(path):
+        sources, targets = read_jsonl_pairs(read_user_file(path, "pairs file"), path, source_field, target_field)
+    else:
+        sources, targets = _read_tsv_pairs(path, source_column, target_column)
+        targets = [[target] for target in targets]
+    if references:
+        return sources, targets
+    pairs = [(source, target) for source, several in zip(sources, targets) for target in several]
+    return [source for source, _ in pairs], [target for _, target in pairs]
+
+
+def _read_tsv_pairs(path, source_column, target_column):
     for name, value in (("source_column", source_column), ("target_column", target_column)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise UserInputError(f"{name} must be a column index >= 0; got {value!r}")
@@ -63,6 +84,19 @@ def read_pairs(path, source_column=0, target_column=1):
     if len(sources) < 2:
         raise UserInputError(f"{path} has {len(sources)} sentence pair; at least 2 are needed")
     return sources, targets
+
+
+def reference_streams(references):
+    """sacrebleu's reference streams of ``references`` (each a str or a list of str): stream ``k``
+    holds every sentence's ``k``-th reference, None where a sentence has fewer (sacrebleu skips those).
+
+    Example:
+        >>> reference_streams([["a", "b"], "c"])
+        [['a', 'c'], ['b', None]]
+    """
+    several = [[item] if isinstance(item, str) else list(item) for item in references]
+    width = max((len(item) for item in several), default=1)
+    return [[item[k] if k < len(item) else None for item in several] for k in range(width)]
 
 
 def train_pair_tokenizers(sources, targets, source_vocabulary_size, target_vocabulary_size, lowercase=True):
@@ -104,6 +138,31 @@ def filter_by_length(sources, targets, source_tokenizer, target_tokenizer, max_s
             & (token_lengths(target_tokenizer, targets) <= max_target_length - 1))
     kept = np.flatnonzero(keep)
     return [sources[i] for i in kept], [targets[i] for i in kept], int(len(sources) - len(kept))
+
+
+def fitting_pairs(sources, targets, source_tokenizer, target_tokenizer, max_source_length, max_target_length,
+                  long_sources="drop"):
+    """Which pairs fit the model: targets longer than ``max_target_length - 1`` tokens are dropped;
+    sources longer than ``max_source_length`` are dropped (``long_sources="drop"``, the translator's
+    choice: a cut sentence has a wrong translation) or kept and cut to the model
+    (``"truncate"``, summarization's: the head of a document still has its summary).
+
+    Returns:
+        ``(kept, counts)``: int indices of the pairs kept, and ``counts = {"dropped", "truncated"}``:
+        pairs removed, and kept sources whose tail the model will not read (:func:`pairs_dataset` cuts them).
+
+    Example:
+        >>> fitting_pairs(["a b c d"], ["x"], tok, tok, 2, 8, long_sources="truncate")
+        (array([0]), {'dropped': 0, 'truncated': 1})
+    """
+    if long_sources not in ("drop", "truncate"):
+        raise UserInputError(f"long_sources must be 'drop' or 'truncate'; got {long_sources!r}")
+    source_long = token_lengths(source_tokenizer, sources) > max_source_length
+    keep = token_lengths(target_tokenizer, targets) <= max_target_length - 1
+    if long_sources == "drop":
+        keep &= ~source_long
+    kept = np.flatnonzero(keep)
+    return kept, {"dropped": int(len(sources) - len(kept)), "truncated": int((source_long & keep).sum())}
 
 
 def pairs_dataset(sources, targets, source_tokenizer, target_tokenizer, batch_size, max_source_length,

@@ -120,9 +120,12 @@ class RecordFile:
         column_index: 0-based column of the text in a header-less ``.tsv`` (``tsv_header=False``).
         tsv_header: whether a ``.tsv`` has a header row.
         what: how messages name the file.
+        join_lists: a JSONL value that is a list of strings is one text, joined by spaces (seq2seq
+            sources given as sentences, as training reads them).
     """
 
-    def __init__(self, path, field="text", column_index=0, tsv_header=True, what="input file"):
+    def __init__(self, path, field="text", column_index=0, tsv_header=True, what="input file", join_lists=False):
+        self.join_lists = bool(join_lists)
         self.path = check_input_file(path, what)
         self.format = file_format(path, tsv_header)
         self.field, self.column_index, self.what = field, int(column_index), what
@@ -162,9 +165,12 @@ class RecordFile:
                 keys = ", ".join(repr(key) for key in list(record)[:10])
                 raise UserInputError(f"{self.path}, line {number}: no {self.field!r} key (it has {keys}); "
                                      f"name the key with --text-column")
-            if not isinstance(record[self.field], str):
+            value = record[self.field]
+            if self.join_lists and isinstance(value, list) and all(isinstance(item, str) for item in value):
+                value = " ".join(item.strip() for item in value if item.strip())
+            if not isinstance(value, str):
                 raise UserInputError(f"{self.path}, line {number}: {self.field!r} is not a string")
-            yield record, record[self.field]
+            yield record, value
 
     def _table_records(self):
         delimiter = "," if self.format == "csv" else "\t"

@@ -1,4 +1,4 @@
-"""Corpus BLEU and chrF of translations against one reference each, with sacrebleu's signatures.
+"""Corpus BLEU and chrF against one or several references per sentence, with sacrebleu's signatures.
 
 sacrebleu is the standard implementation, so the scores compare with published ones when the
 signature (``nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0``) matches. A translator
@@ -13,6 +13,7 @@ Example:
 
 from sacrebleu.metrics import BLEU, CHRF
 
+from keras_llm.data.pairs import reference_streams
 from keras_llm.errors import UserInputError
 
 
@@ -20,7 +21,8 @@ def translation_scores(hypotheses, references, tokenize="13a", lowercase=False):
     """``{"bleu", "chrf", "bleu_details", "signatures"}`` of ``hypotheses`` against ``references``.
 
     Args:
-        hypotheses, references: lists of str of equal, non-zero length (one reference per sentence).
+        hypotheses, references: lists of equal, non-zero length; a reference is a str or a list of
+            str (several references of one sentence).
         tokenize: sacrebleu's BLEU tokenizer: ``"13a"`` (WMT's default), ``"zh"`` for Chinese,
             ``"intl"``, ``"char"``, ``"none"``.
         lowercase: compare case-insensitively (both metrics).
@@ -39,8 +41,9 @@ def translation_scores(hypotheses, references, tokenize="13a", lowercase=False):
     # same way, so the score is unaffected.
     bleu_metric = BLEU(tokenize=tokenize, lowercase=lowercase, force=True)
     chrf_metric = CHRF(lowercase=lowercase)
-    bleu = bleu_metric.corpus_score(hypotheses, [references])
-    chrf = chrf_metric.corpus_score(hypotheses, [references])
+    streams = reference_streams(references)
+    bleu = bleu_metric.corpus_score(hypotheses, streams)
+    chrf = chrf_metric.corpus_score(hypotheses, streams)
     return {"bleu": float(bleu.score), "chrf": float(chrf.score),
             "bleu_details": {"precisions": [float(p) for p in bleu.precisions], "brevity_penalty": float(bleu.bp),
                              "hypothesis_length": int(bleu.sys_len), "reference_length": int(bleu.ref_len)},

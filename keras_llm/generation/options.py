@@ -36,6 +36,10 @@ class DecodingOptions:
         length_penalty: finite float; beam search ranks finished hypotheses by
             ``sum(log p) / length ** length_penalty``.
         stop_tokens: tokens (strings, or ids) that end a completion; not included in it.
+        min_new_tokens: int ≥ 0; the end token is barred until this many tokens are out
+            (encoder–decoder decoding: summaries that stop too early).
+        no_repeat_ngram_size: int ≥ 0; a token that would repeat an n-gram of this size already in
+            the output is barred (0: off; encoder–decoder decoding, greedy and beams).
 
     Example:
         >>> options = DecodingOptions(strategy="sample", max_new_tokens=50, top_k=10, seed=1)
@@ -52,6 +56,8 @@ class DecodingOptions:
     num_beams: int = 1
     length_penalty: float = 1.0
     stop_tokens: tuple = ()
+    min_new_tokens: int = 0
+    no_repeat_ngram_size: int = 0
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -65,6 +71,12 @@ class DecodingOptions:
             _check_int("seed", self.seed, minimum=None)
         _check_int("num_beams", self.num_beams, minimum=1)
         _check_float("length_penalty", self.length_penalty)
+        _check_int("min_new_tokens", self.min_new_tokens, minimum=0)
+        _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, minimum=0)
+        if (not _symbolic(self.min_new_tokens) and self.max_new_tokens is not None
+                and not _symbolic(self.max_new_tokens) and self.min_new_tokens > self.max_new_tokens):
+            raise UserInputError(f"min_new_tokens ({self.min_new_tokens}) must be at most max_new_tokens "
+                                 f"({self.max_new_tokens})")
         stop_tokens = self.stop_tokens
         if isinstance(stop_tokens, (str, int)) or not isinstance(stop_tokens, (tuple, list, type(None))):
             raise UserInputError(f"stop_tokens must be a list of tokens; got {stop_tokens!r}")

@@ -47,6 +47,8 @@ class CachedSeq2Seq:
         mask = tf.not_equal(source_ids, 0)
         x = self.encoder_token_embedding(source_ids)
         x = x + self.encoder_position_embedding(x)
+        if self.encoder_embedding_norm is not None:
+            x = self.encoder_embedding_norm(x)
         for block in self.encoder_blocks:
             x = block(x, padding_mask=mask)
         if self.encoder_final_norm is not None:
@@ -68,6 +70,8 @@ class CachedSeq2Seq:
         """
         x = self.decoder_token_embedding(tf.cast(token_ids, tf.int32))
         x = x + self.decoder_position_embedding(x, start_index=slot)
+        if self.decoder_embedding_norm is not None:
+            x = self.decoder_embedding_norm(x)
         layer_caches = []
         for block, layer_cache, layer_cross_cache in zip(self.decoder_blocks, cache, cross_cache):
             x, layer_cache, _ = block(

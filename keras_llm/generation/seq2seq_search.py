@@ -25,6 +25,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.generation.beam_core import NEG_INF, beam_search, beam_sizes, keeping_shapes
 from keras_llm.generation.compiled import compiled_function
 from keras_llm.generation.options import DecodingOptions, options_or
+from keras_llm.generation.output_constraints import constrain
 from keras_llm.generation.seq2seq_cache import CachedSeq2Seq
 
 
@@ -43,7 +44,13 @@ def _write_at(step, length, tokens):
     return tf.one_hot(step, length, dtype=tf.int32) * tokens[..., tf.newaxis]
 
 
-def _greedy(stepper, source_ids, new, start_id, end_id, use_cache):
+def _constraints(options):
+    """``(min_new_tokens, no_repeat_ngram_size)`` of ``options`` as Python ints (they shape the loop)."""
+    return int(options.min_new_tokens), int(options.no_repeat_ngram_size)
+
+
+def _greedy(stepper, source_ids, options, start_id, end_id, use_cache):
+    new, (min_new, no_repeat) = beam_sizes(options)[1], _constraints(options)
     batch = tf.shape(source_ids)[0]
     banned = _banned(stepper.vocab_size, start_id)
     cross, source_mask = stepper.encode(source_ids) if use_cache else (None, None)
@@ -56,7 +63,9 @@ def _greedy(stepper, source_ids, new, start_id, end_id, use_cache):
         else:  # reference path: re-run the whole model on [start] + tokens so far
             decoder_ids = tf.concat([tf.fill((batch, 1), start_id), ids[:, :-1]], axis=1)
             logits = tf.gather(stepper.full_logits(source_ids, decoder_ids), step, axis=1)
-        token = tf.argmax(_log_probs(logits, banned), axis=-1, output_type=tf.int32)
+        history = tf.concat([tf.fill((batch, 1), start_id), ids], axis=1)
+        log_probs = constrain(_log_probs(logits, banned), step, history, end_id, min_new, no_repeat)
+        token = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         stopped = finished | (token == end_id)
         emitted = tf.where(stopped, 0, token)
         return step + 1, token, cache, stopped, ids + _write_at(step, new, emitted)
@@ -67,11 +76,19 @@ def _greedy(stepper, source_ids, new, start_id, end_id, use_cache):
     return state[-1]
 
 
-def seq2seq_step(stepper, cross, source_mask, banned):
-    """The encoder–decoder step function of the beam core: loop counter ``t`` is the decoder position."""
+def seq2seq_step(stepper, cross, source_mask, banned, end_id=None, constraints=(0, 0)):
+    """The encoder–decoder step function of the beam core: loop counter ``t`` is the decoder position.
+
+    The cache is ``(self-attention caches, history)``: ``history`` int32 ``(rows, new + 1)`` holds
+    each beam's tokens (the fed token is written at index ``t``), and the beam core reorders it with
+    the beams, which is what the output constraints (``(min_new_tokens, no_repeat_ngram_size)``) read.
+    """
     def step(t, tokens, cache):
-        logits, cache = stepper.step(tokens[:, tf.newaxis], cache, cross, source_mask, t)
-        return _log_probs(logits[:, -1], banned), cache
+        layer_caches, history = cache
+        logits, layer_caches = stepper.step(tokens[:, tf.newaxis], layer_caches, cross, source_mask, t)
+        history = history + _write_at(t, history.shape[1], tokens)
+        log_probs = constrain(_log_probs(logits[:, -1], banned), t, history, end_id, *constraints)
+        return log_probs, (layer_caches, history)
 
     return step
 
@@ -82,10 +99,12 @@ def _beam(stepper, source_ids, options, start_id, end_id):
     cross, source_mask = stepper.encode(source_ids)
     # Every beam of a row reads the same source, so these copies never need reordering.
     cross, source_mask = tf.nest.map_structure(lambda t: tf.repeat(t, num_beams, axis=0), (cross, source_mask))
-    step = seq2seq_step(stepper, cross, source_mask, _banned(stepper.vocab_size, start_id))
+    step = seq2seq_step(stepper, cross, source_mask, _banned(stepper.vocab_size, start_id), end_id,
+                        _constraints(options))
     first = tf.fill((batch * num_beams,), start_id)
-    ids, _, _ = beam_search(step, stepper.empty_cache(batch * num_beams, new), first, tf.zeros((batch,), tf.int32),
-                            options, end_id[tf.newaxis], stepper.vocab_size)
+    cache = (stepper.empty_cache(batch * num_beams, new), tf.zeros((batch * num_beams, new + 1), tf.int32))
+    ids, _, _ = beam_search(step, cache, first, tf.zeros((batch,), tf.int32), options, end_id[tf.newaxis],
+                            stepper.vocab_size)
     return ids
 
 
@@ -112,7 +131,8 @@ def translate_ids(model, source_ids, options, start_id, end_id, use_cache=True):
         options: :class:`~keras_llm.generation.options.DecodingOptions` with ``strategy="greedy"``:
             ``max_new_tokens`` (a Python int ≤ the model's ``max_target_length``, since it fixes
             tensor shapes; ``None`` is ``max_target_length - 1``), ``num_beams`` (a Python int; 1 is
-            greedy), ``length_penalty`` (float or scalar tensor; see ``beam_core``).
+            greedy), ``length_penalty`` (float or scalar tensor; see ``beam_core``), ``min_new_tokens``
+            and ``no_repeat_ngram_size`` (Python ints; :mod:`~keras_llm.generation.output_constraints`).
         start_id, end_id: the target tokenizer's start and end ids (ints or scalar int tensors).
         use_cache: False re-runs the full model at every greedy step (slow; the reference for tests).
 
@@ -132,16 +152,18 @@ def translate_ids(model, source_ids, options, start_id, end_id, use_cache=True):
     if new == 0:
         return tf.zeros((tf.shape(source_ids)[0], 0), tf.int32)
     if num_beams == 1:
-        return _greedy(stepper, source_ids, new, start_id, end_id, use_cache)
+        return _greedy(stepper, source_ids, options, start_id, end_id, use_cache)
     return _beam(stepper, source_ids, options, start_id, end_id)
 
 
 def _compile_translate(model, static):
-    """A compiled :func:`translate_ids` for ``static = (max_new_tokens, num_beams, start_id, end_id, jit)``."""
-    new, num_beams, start_id, end_id, jit_compile = static
+    """A compiled :func:`translate_ids` for ``static = (max_new_tokens, num_beams, start_id, end_id, jit,
+    min_new_tokens, no_repeat_ngram_size)``."""
+    new, num_beams, start_id, end_id, jit_compile, min_new, no_repeat = static
 
     def run(source_ids, penalty):
-        options = DecodingOptions(max_new_tokens=new, num_beams=num_beams, length_penalty=penalty)
+        options = DecodingOptions(max_new_tokens=new, num_beams=num_beams, length_penalty=penalty,
+                                  min_new_tokens=min_new, no_repeat_ngram_size=no_repeat)
         return translate_ids(model, source_ids, options, start_id, end_id)
 
     return tf.function(run, jit_compile=jit_compile, reduce_retracing=True)
@@ -179,7 +201,7 @@ def translate(model, source_tokenizer, target_tokenizer, texts, options=None, ji
     start_id, end_id = start_end_ids(target_tokenizer)
     options = _resolve_options(CachedSeq2Seq(model), options)  # here, not inside tf.function, for a plain error
     num_beams, new = beam_sizes(options)
-    static = (new, num_beams, int(start_id), int(end_id), bool(jit_compile))
+    static = (new, num_beams, int(start_id), int(end_id), bool(jit_compile), *_constraints(options))
     run = compiled_function(model, "translate", static, lambda: _compile_translate(model, static))
     source_ids = source_tokenizer.tokenize(tf.constant(texts)).to_tensor(0)
     # Texts with no tokens at all (e.g. "") would leave a 0-wide batch; one padding column keeps shapes valid.

@@ -6,6 +6,8 @@ pieces of a (re)loaded model by these names (use :func:`seq2seq_layers`) to deco
 - ``encoder_token_embedding`` / ``decoder_token_embedding`` (``ReversibleEmbedding``), or one
   ``shared_token_embedding`` used by both sides when ``shared_vocabulary=True``;
 - ``encoder_position_embedding`` / ``decoder_position_embedding``;
+- ``encoder_embedding_norm`` / ``decoder_embedding_norm`` (present only with ``embedding_norm=True``:
+  a LayerNorm on token + position embeddings, as BERT has; what a BERT warm start needs);
 - ``encoder_block_{i}`` (``TransformerEncoderBlock``), ``decoder_block_{i}``
   (``TransformerDecoderBlock`` with cross-attention);
 - ``encoder_final_norm`` / ``decoder_final_norm`` (present only with ``norm_first=True``: pre-LN
@@ -41,11 +43,14 @@ ENCODER_POSITION_EMBEDDING = "encoder_position_embedding"
 DECODER_POSITION_EMBEDDING = "decoder_position_embedding"
 ENCODER_BLOCK_PREFIX = "encoder_block_"
 DECODER_BLOCK_PREFIX = "decoder_block_"
+ENCODER_EMBEDDING_NORM = "encoder_embedding_norm"
+DECODER_EMBEDDING_NORM = "decoder_embedding_norm"
 ENCODER_FINAL_NORM = "encoder_final_norm"
 DECODER_FINAL_NORM = "decoder_final_norm"
 LM_HEAD = "lm_head"
 _POSITION_EMBEDDING = {"encoder": ENCODER_POSITION_EMBEDDING, "decoder": DECODER_POSITION_EMBEDDING}
 _BLOCK_PREFIX = {"encoder": ENCODER_BLOCK_PREFIX, "decoder": DECODER_BLOCK_PREFIX}
+_EMBEDDING_NORM = {"encoder": ENCODER_EMBEDDING_NORM, "decoder": DECODER_EMBEDDING_NORM}
 
 
 def _name(side, part):
@@ -71,6 +76,8 @@ class Seq2SeqConfig(ConfigMixin):
         position: ``"learned"`` or ``"sinusoidal"`` position embeddings.
         activation: feed-forward activation (``"relu"``, ``"gelu"``, ``"gelu_tanh"``).
         layer_norm_epsilon: LayerNorm epsilon.
+        embedding_norm: a LayerNorm after token + position embeddings on both sides (BERT's
+            embeddings; set by a BERT warm start, :mod:`keras_llm.checkpoints.bert2bert`).
     """
 
     source_vocabulary_size: int
@@ -89,6 +96,7 @@ class Seq2SeqConfig(ConfigMixin):
     position: str = "learned"
     activation: str = "relu"
     layer_norm_epsilon: float = 1e-5
+    embedding_norm: bool = False
 
     def __post_init__(self):
         check_transformer_config(self, (
@@ -119,7 +127,10 @@ def _position_layer(config, side, max_length):
 def _embed(config, side, token_ids, token_embedding, max_length):
     tokens = token_embedding(token_ids)
     positions = _position_layer(config, side, max_length)(tokens)
-    return keras.layers.Dropout(config.dropout, name=_name(side, "embedding_dropout"))(tokens + positions)
+    x = tokens + positions
+    if config.embedding_norm:
+        x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=_EMBEDDING_NORM[side])(x)
+    return keras.layers.Dropout(config.dropout, name=_name(side, "embedding_dropout"))(x)
 
 
 def build_seq2seq_transformer(config, name="seq2seq_transformer"):
@@ -185,8 +196,9 @@ def seq2seq_layers(model):
     Returns:
         dict with ``encoder_token_embedding``, ``decoder_token_embedding`` (the same layer when the
         vocabulary is shared), ``encoder_position_embedding``, ``decoder_position_embedding``,
-        ``encoder_blocks``, ``decoder_blocks`` (lists), ``encoder_final_norm``,
-        ``decoder_final_norm`` and ``lm_head`` (each None when absent).
+        ``encoder_embedding_norm``, ``decoder_embedding_norm``, ``encoder_blocks``,
+        ``decoder_blocks`` (lists), ``encoder_final_norm``, ``decoder_final_norm`` and ``lm_head``
+        (each None when absent).
     """
     by_name = {layer.name: layer for layer in model.layers}
 
@@ -202,6 +214,8 @@ def seq2seq_layers(model):
         "decoder_token_embedding": shared or by_name.get(DECODER_TOKEN_EMBEDDING),
         "encoder_position_embedding": by_name.get(ENCODER_POSITION_EMBEDDING),
         "decoder_position_embedding": by_name.get(DECODER_POSITION_EMBEDDING),
+        "encoder_embedding_norm": by_name.get(ENCODER_EMBEDDING_NORM),
+        "decoder_embedding_norm": by_name.get(DECODER_EMBEDDING_NORM),
         "encoder_blocks": blocks("encoder"),
         "decoder_blocks": blocks("decoder"),
         "encoder_final_norm": by_name.get(ENCODER_FINAL_NORM),

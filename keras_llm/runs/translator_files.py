@@ -1,10 +1,12 @@
-"""A trained translator run applied to files: BLEU/chrF on held-out pairs, translations of a file.
+"""A trained seq2seq run applied to files: BLEU/chrF (and ROUGE for summarizers) on held-out pairs,
+outputs for a file.
 
     evaluate_translator_run("runs/transformer-spa-eng", "test.tsv")                 # greedy; num_beams=4 for beams
     predict_translator_file("runs/transformer-spa-eng", "english.txt", "spanish.txt", options)
 
 The test file is a pairs file in the format training reads (:func:`keras_llm.data.pairs.read_pairs`),
-with the run's source and target columns.
+with the run's source and target columns (TSV) or fields (JSONL, where a list of references is scored
+as one example against all of them).
 """
 
 import os
@@ -23,6 +25,7 @@ from keras_llm.generation.seq2seq_search import translate
 from keras_llm.runs.file_commands import batches
 from keras_llm.runs.layout import read_run_info
 from keras_llm.runs.translator import MODEL_KIND, load_translator_run
+from keras_llm.training.rouge import rouge_scores
 
 _EXAMPLES = 5
 
@@ -31,8 +34,15 @@ def _batch_size(batch_size, info):
     return batch_size or int(info.get("training", {}).get("batch_size", 64))
 
 
+def pair_format(info):
+    """The columns (TSV) and fields (JSONL) a run was trained with, as ``read_pairs`` keywords."""
+    return {"source_column": info.get("source_column", 0), "target_column": info.get("target_column", 1),
+            "source_field": info.get("source_field", "source"), "target_field": info.get("target_field", "target")}
+
+
 def evaluate_translator_run(run_dir, test_file, options, output_dir=None, batch_size=None, log=print):
-    """Translate the sources of ``test_file`` and score them against its targets (BLEU, chrF).
+    """Translate the sources of ``test_file`` and score them against its targets (BLEU, chrF, and
+    ROUGE-1/2/L F1, each the best over an example's references, for runs that train with ROUGE).
 
     Args:
         run_dir: a translator run directory (its ``best.keras``).
@@ -44,10 +54,11 @@ def evaluate_translator_run(run_dir, test_file, options, output_dir=None, batch_
 
     Returns:
         The metrics dict. BLEU uses the run's ``bleu_tokenize`` (13a, or zh); both scores are
-        case-insensitive when the target tokenizer lowercases (it cannot write capitals).
+        case-insensitive when the target tokenizer lowercases (it cannot write capitals). ROUGE uses
+        the run's ``rouge_tokenize`` (words with stemming, or characters for Chinese).
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    sources, references = read_pairs(test_file, info.get("source_column", 0), info.get("target_column", 1))
+    sources, references = read_pairs(test_file, **pair_format(info), references=True)
     output_dir = check_writable_directory(output_dir or default_output_dir(run_dir, test_file))
     model, source_tokenizer, target_tokenizer, info = load_translator_run(run_dir)
     progress = Progress(len(sources), "translating", unit="pairs")
@@ -59,20 +70,27 @@ def evaluate_translator_run(run_dir, test_file, options, output_dir=None, batch_
     tokenize = info.get("training", {}).get("bleu_tokenize", "13a")
     lowercase = bool(getattr(target_tokenizer, "lowercase", False))
     scores = translation_scores(hypotheses, references, tokenize=tokenize, lowercase=lowercase)
+    rouge_tokenize = info.get("training", {}).get("rouge_tokenize")
     max_source = int(info["model_config"]["max_source_length"])
     truncated = int((token_lengths(source_tokenizer, sources) > max_source).sum())
     metrics = {"bleu": scores["bleu"], "chrf": scores["chrf"], "bleu_details": scores["bleu_details"],
                "signatures": scores["signatures"],
-               "counts": {"pairs": len(sources), "sources_truncated": truncated},
+               **({"rouge": rouge_scores(hypotheses, references, rouge_tokenize),
+                   "rouge_tokenize": rouge_tokenize} if rouge_tokenize else {}),
+               "counts": {"pairs": len(sources), "sources_truncated": truncated,
+                          # several references per source (JSONL lists): how many in all
+                          **({"references": sum(map(len, references))} if max(map(len, references)) > 1 else {})},
                "decoding": {"num_beams": options.num_beams, "length_penalty": options.length_penalty,
-                            "max_new_tokens": options.max_new_tokens},
+                            "max_new_tokens": options.max_new_tokens, "min_new_tokens": options.min_new_tokens,
+                            "no_repeat_ngram_size": options.no_repeat_ngram_size},
                "settings": {"run_dir": os.path.abspath(run_dir), "test_file": os.path.abspath(test_file),
                             "model_file": "best.keras", "max_source_length": max_source},
-               "examples": [{"source": s, "reference": r, "translation": h}
+               "examples": [{"source": s, "reference": r[0] if len(r) == 1 else r, "translation": h}
                             for s, r, h in list(zip(sources, references, hypotheses))[:_EXAMPLES]]}
     with atomic_output(os.path.join(output_dir, "translations.tsv")) as handle:
         handle.write("source\treference\ttranslation\n")
-        for row in zip(sources, references, hypotheses):
+        for source, several, hypothesis in zip(sources, references, hypotheses):
+            row = (source, " ||| ".join(several), hypothesis)  # several references: ' ||| ' between them
             handle.write("\t".join(text.replace("\t", " ") for text in row) + "\n")
     step = int(info.get("training", {}).get("steps", 0))
     write_evaluation(run_dir, output_dir, metrics, _report(metrics), step=step, log=log)
@@ -85,11 +103,18 @@ def _report(metrics):
     lines = [f"{metrics['settings']['test_file']}: {counts['pairs']:,} pairs, {how}",
              f"BLEU  {metrics['bleu']:.2f}   {metrics['signatures']['bleu']}",
              f"chrF  {metrics['chrf']:.2f}   {metrics['signatures']['chrf']}"]
+    if "rouge" in metrics:
+        rouge = metrics["rouge"]
+        lines.append(f"ROUGE-1/2/L F1  {rouge['rouge1']:.2f} / {rouge['rouge2']:.2f} / {rouge['rougeL']:.2f}   "
+                     f"(rouge-score, best of {counts.get('references', counts['pairs']):,} references for "
+                     f"{counts['pairs']:,} sources, "
+                     f"tokens: {'characters' if metrics['rouge_tokenize'] == 'chars' else 'words, stemmed'})")
     if counts["sources_truncated"]:
         lines.append(f"note: {counts['sources_truncated']:,} sources are longer than the model's "
                      f"{metrics['settings']['max_source_length']} tokens; their tails were not read")
     for example in metrics["examples"][:3]:
-        lines.append(f"  {example['source']}  →  {example['translation']}   (reference: {example['reference']})")
+        reference = example["reference"] if isinstance(example["reference"], str) else example["reference"][0]
+        lines.append(f"  {example['source'][:200]}  →  {example['translation']}   (reference: {reference})")
     return "\n".join(lines)
 
 
@@ -107,7 +132,8 @@ def predict_translator_file(run_dir, input_file, output_file, options, batch_siz
         The number of sources translated.
     """
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
-    records = RecordFile(input_file, field=text_column or "source", column_index=info.get("source_column", 0),
+    records = RecordFile(input_file, field=text_column or info.get("source_field", "source"),
+                         column_index=info.get("source_column", 0), join_lists=True,
                          tsv_header=False)
     total = records.count()
     check_output_file(output_file, input_file)

@@ -18,6 +18,7 @@ from keras_llm.training.attention_images import SOURCE, TARGET
 from keras_llm.training.language_model import TrainingConfig, fit_in_intervals
 from keras_llm.training.metrics import MaskedTokenAccuracy
 from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.rouge import TOKENIZERS
 from keras_llm.training.runtime import compile_options
 
 
@@ -27,7 +28,9 @@ class TranslatorTrainingConfig(TrainingConfig):
     CPU model, plus label smoothing and the BLEU sample.
 
     ``eval_pairs`` validation pairs are translated (greedily) at every evaluation for BLEU/chrF;
-    ``bleu_tokenize`` is sacrebleu's tokenizer (``"zh"`` for Chinese targets).
+    ``bleu_tokenize`` is sacrebleu's tokenizer (``"zh"`` for Chinese targets); ``rouge_tokenize``
+    (None: no ROUGE) adds ROUGE-1/2/L F1 on the same sample: ``"default"`` (rouge-score's English
+    words) or ``"chars"`` (Chinese; :mod:`keras_llm.training.rouge`).
     """
 
     steps: int = 3000
@@ -40,10 +43,13 @@ class TranslatorTrainingConfig(TrainingConfig):
     label_smoothing: float = 0.1
     eval_pairs: int = 200
     bleu_tokenize: str = "13a"
+    rouge_tokenize: str | None = None
 
     def __post_init__(self):
         super().__post_init__()
         positive_int("eval-pairs", self.eval_pairs)
+        if self.rouge_tokenize not in (None, *TOKENIZERS):
+            raise UserInputError(f"rouge_tokenize must be one of {TOKENIZERS} or null; got {self.rouge_tokenize!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise UserInputError(f"label_smoothing must be in [0, 1); got {self.label_smoothing}")
 

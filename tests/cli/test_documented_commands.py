@@ -183,6 +183,7 @@ DATA_FILES = {
     "docs.csv": "search_docs", "more_docs.csv": "more_search_docs",
     "squad/squad-train-38.json": "squad", "squad/squad-heldout-10.json": "squad",
     "squad/squad-train-37.json": "squad", "squad/squad-valid-1.json": "squad",
+    "docs.jsonl": "pairs_jsonl", "data/scitldr/test.jsonl": "pairs_jsonl", "data/csl/ts/test.tsv": "csl_ts",
 }
 # Index directories that a documented `keras-llm index ... --output DIR` writes before the commands that
 # read them on the same page (docs/search.md); the commands run in the order they are written.
@@ -195,6 +196,8 @@ RUN_DIRS = {
     "runs/translator-small": "translator", "kl-run": "gpt", "runs/contracts": "classifier",
     "runs/gpt-budget": "gpt", "runs/tags-budget": "tagger", "runs/reviews-bilstm": "classifier",
     "runs/tags-minilm": "tagger",
+    # docs/summarization.md: summarizer and title runs are seq2seq runs, which the tiny translator run is.
+    "runs/scitldr": "translator", "runs/title-csl": "translator",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
     # docs/pretrained_gpt.md: a tiny GPT run stands in for the GPT-2 directory (--init-from takes both;
@@ -266,6 +269,10 @@ def _write_data_files(workspace):
         "more_search_docs": "id,text\npasta,Pasta is sold out.\ntea,Steep green tea for three minutes.\n",
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
+        "pairs_jsonl": "".join(json.dumps({"source": [f"I like {w} tea.", "It is hot."], "target": [f"{w} tea", "tea"],
+                                           "abstract": f"I like {w} tea.", "tldr": f"{w} tea"}) + "\n"
+                               for w in words * 4),
+        "csl_ts": "".join(f"to title\t我喜欢{w}茶。\t{w}茶\n" for w in words * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
         "squad": json.dumps({"version": "1.1", "data": [{"title": f"t{i}", "paragraphs": [{
             "context": f"The {w} cat sat on the mat.", "qas": [{"id": f"{i}", "question": "Which cat sat?",
@@ -313,6 +320,10 @@ def with_tiny_budget(argv):
     """``argv`` with the tiny budget of its task injected (replacing documented values)."""
     if argv[0] == "train":
         extra = TINY_TRAIN[_task_of_recipe(argv[1])]
+        if "--init-from" in argv:  # a pretrained encoder fixes the model's shape
+            extra = [item for flag, value in zip(extra[0::2], extra[1::2]) if flag not in ("--num-layers",
+                                                                                          "--hidden-dim")
+                     for item in (flag, value)]
     elif argv[0] == "compare":
         extra = TINY_COMPARE["classify" if "classify" in argv else "lm"]
     else:

@@ -61,6 +61,8 @@ VALUES = {
     "--max-minutes": "0.5", "--backbone": "bilstm", "--warmup-fraction": "0.2",
     # --lora-alpha alone is refused (it scales --lora-rank's adapters); a BiLSTM or LSTM recipe refuses both.
     "--lora-rank": "2", "--lora-alpha": "4",
+    # JSON Lines keys: the base runs read TSV pairs, where they are refused in one line.
+    "--source-field": "abstract", "--target-field": "tldr",
 }
 # Loading a 22M-parameter pretrained encoder: these cases run under `-m slow` only.
 EXPENSIVE_FLAGS = {"--init-from"}
@@ -70,7 +72,9 @@ EXPENSIVE_FLAGS = {"--init-from"}
 DEFAULT_FLAG = {"gpt-shakespeare-char": "--tokenizer", "bert-mlm": "--eval-batches", "bert-classifier": "--valid",
                 "bert-sentiment": "--train", "tagger": "--tag-column", "bert-pos-ewt": "--num-layers",
                 "bilstm-pos-ewt": "--hidden-dim", "translator": "--source-column",
-                "transformer-spa-eng": "--max-length", "lstm-lm": "--min-count"}
+                "transformer-spa-eng": "--max-length", "lstm-lm": "--min-count",
+                "seq2seq": "--target-column", "summarize-scitldr": "--pairs", "title-csl": "--max-length",
+                "classify-csl": "--epochs"}
 
 # Flags that shape the model: besides run.json, the parameter count the run reports must change.
 SHAPE_FLAGS = {"--num-layers", "--hidden-dim"}
