@@ -10,9 +10,14 @@
   (the official prediction format); JSONL with ``question`` and ``context`` → the same rows with
   ``answer``, ``score``, ``start``, ``end``.
 - ``keras-llm export RUN_DIR``: a SavedModel (see :mod:`keras_llm.export.span_qa`).
+- ``keras-llm ask INDEX_DIR RUN_DIR --question Q [--top-k K] [--json]``: retrieve, then read: the index's
+  top-k passages for each question, the reader's best span among them, and the passage it came from
+  (:mod:`keras_llm.search.ask`). One line per question: ``answer<TAB>score<TAB>source id<TAB>rank``.
 """
 
-from keras_llm.cli.arguments import epoch_training_overrides, given
+import json
+
+from keras_llm.cli.arguments import epoch_training_overrides, given, positive_int
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("extractive-qa",)
@@ -21,13 +26,22 @@ TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "m
 
 
 def add_commands(commands):
-    """Add `keras-llm answer`; return {command name: handler(args)}."""
+    """Add `keras-llm answer` and `keras-llm ask`; return {command name: handler(args)}."""
     answer = commands.add_parser("answer", help="answer questions from contexts with a trained QA run")
     answer.add_argument("run_dir")
     answer.add_argument("--question", action="append", required=True, help="repeat for a batch (with --context)")
     answer.add_argument("--context", action="append", required=True,
                         help="the text to find the answer in; one per --question, in the same order")
-    return {"answer": _answer}
+    ask = commands.add_parser("ask", help="retrieve then read: answer questions from a search index's passages "
+                                          "with a QA run")
+    ask.add_argument("index_dir", help="a search index (`keras-llm index`)")
+    ask.add_argument("run_dir", help="a trained QA run (`keras-llm train qa|minilm-squad`)")
+    ask.add_argument("--question", action="append", required=True, help="repeat for several questions")
+    ask.add_argument("--top-k", type=positive_int, help="passages read per question (default 5, or all of a "
+                                                        "smaller index)")
+    ask.add_argument("--json", action="store_true",
+                     help="one JSON object per question: answer, score, source id, rank, offsets, passage")
+    return {"answer": _answer, "ask": _ask}
 
 
 def train(args):
@@ -89,3 +103,22 @@ def export(args, run_info):
     path = export_span_reader(model, tokenizer, run_info["answers"], base_dir=args.base_dir,
                               name=args.name or run_info["recipe"])
     print(f"exported to {path}")
+
+
+def _ask(args):
+    from keras_llm.runs.span_qa import load_qa_run
+    from keras_llm.search import check_queries
+    from keras_llm.search.ask import DEFAULT_PASSAGES, ask_index
+    from keras_llm.search.index_files import read_index_meta
+
+    documents = read_index_meta(args.index_dir)["documents"]
+    top_k = args.top_k or min(DEFAULT_PASSAGES, documents)
+    questions = check_queries(args.question, top_k, documents)  # before any model is loaded
+    reader = load_qa_run(args.run_dir)
+    for found in ask_index(args.index_dir, reader, questions, top_k=top_k):
+        if args.json:
+            print(json.dumps(found._asdict(), ensure_ascii=False))
+            continue
+        if len(questions) > 1:
+            print(f"question: {found.question}")
+        print(f"{' '.join(found.answer.split())}\t{found.score:.4f}\t{found.source_id}\t{found.source_rank}")

@@ -15,12 +15,12 @@ import os
 
 from keras_llm.data.squad import read_squad
 from keras_llm.errors import UserInputError
-from keras_llm.evaluation.prediction_files import check_writable_directory
+from keras_llm.evaluation.prediction_files import check_output_file, check_writable_directory
 from keras_llm.evaluation.progress import Progress
 from keras_llm.evaluation.report import default_output_dir, write_evaluation
 from keras_llm.evaluation.squad import squad_scores
 from keras_llm.files import atomic_output, atomic_write_text
-from keras_llm.runs.file_commands import batch_size_of, batches, check_output_file, trained_epochs
+from keras_llm.runs.file_commands import batch_size_of, batches, trained_epochs
 from keras_llm.runs.layout import read_run_info
 from keras_llm.runs.span_qa import MODEL_KIND, load_qa_run, reader_function
 
@@ -78,7 +78,7 @@ def predict_qa_file(run_dir, input_file, output_file, batch_size=None):
     info = read_run_info(run_dir, expected_model=MODEL_KIND)
     if not os.path.isfile(input_file):
         raise UserInputError(f"--input {input_file}: file not found")
-    check_output_file(input_file, output_file)
+    check_output_file(output_file, input_file)
     size = batch_size_of(info, batch_size)
     reader = load_qa_run(run_dir)
     if input_file.lower().endswith(".jsonl"):

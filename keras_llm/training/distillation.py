@@ -110,11 +110,11 @@ def train_distilled_classifier(model, tokenizer, train, valid, run_dir, config, 
                   loss=DistillationLoss(settings.temperature, settings.alpha), metrics=[HardLabelAccuracy()],
                   **compile_options(config.jit_compile, config.steps_per_execution))
     paths = run_paths(run_dir)
-    callbacks, guard, resumed_epochs = run_callbacks(run_dir, [
+    callbacks, guard, resumed_steps = run_callbacks(run_dir, steps_per_epoch, [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,
                                       verbose=int(bool(verbose)))],
         tensorboard=TensorBoardSettings.of(config, valid_data, tokenizer.vocabulary), max_minutes=config.max_minutes)
-    history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+    history = model.fit(train_data.skip(resumed_steps), validation_data=valid_data,
                         epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0, shuffle=False)
     guard.raise_if_diverged(paths["best"])

@@ -93,13 +93,13 @@ def train_span_reader(model, train_windows, valid_windows, run_dir, config, verb
                   **compile_options(config.jit_compile, config.steps_per_execution))
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,
                                              verbose=int(bool(verbose)))
-    callbacks, guard, resumed_epochs = run_callbacks(
-        run_dir, [stopping], tensorboard=TensorBoardSettings.of(config, valid_data, vocabulary),
+    callbacks, guard, resumed_steps = run_callbacks(
+        run_dir, steps_per_epoch, [stopping], tensorboard=TensorBoardSettings.of(config, valid_data, vocabulary),
         max_minutes=config.max_minutes)
     with warnings.catch_warnings():
         # The backbone's pooler is kept (so the encoder can seed a classifier later) but unused here.
         warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables \['pooler")
-        history = model.fit(train_data.skip(resumed_epochs * steps_per_epoch), validation_data=valid_data,
+        history = model.fit(train_data.skip(resumed_steps), validation_data=valid_data,
                             epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                             callbacks=[*callbacks, *progress_callbacks(verbose)], verbose=0, shuffle=False)
     paths = run_paths(run_dir)

@@ -161,3 +161,55 @@ def test_predict_writes_squad_predictions_and_jsonl_rows(qa_run, qa_files, tmp_p
                  str(tmp_path / "out.jsonl")]) == 0
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert out[0]["id"] == 7 and out[0]["context"][out[0]["start"]:out[0]["end"]] == out[0]["answer"]
+
+
+# `keras-llm ask INDEX RUN`: retrieve with a search index, read with the QA run above.
+PASSAGES = {"p-ines": "Trains are late again. Ines lives in Lisbon, near the river.",
+            "p-omar": "Omar lives in Oslo, near the river. The shop is closed.",
+            "p-rain": "It rains today. Nobody knows why.",
+            "p-lucy": "Lucy lives in Rome, near the river."}
+
+
+@pytest.fixture(scope="module")
+def passage_index(tmp_path_factory):
+    """The passages above in an exact index, embedded by all-MiniLM-L6-v2 cut to one layer (fast to load)."""
+    from keras_llm.search import EncoderSettings, build_index
+    from tests.search.collection import write_one_layer_minilm
+
+    folder = tmp_path_factory.mktemp("ask")
+    model = write_one_layer_minilm(folder / "minilm-1-layer")
+    index_dir = folder / "passages"
+    build_index(str(index_dir), EncoderSettings(str(model), max_length=64), list(PASSAGES), list(PASSAGES.values()),
+                ann="exact")
+    return index_dir
+
+
+def test_ask_reads_the_retrieved_passages_and_keeps_the_surest_span(qa_run, passage_index):
+    from keras_llm.search import search_index
+
+    questions = ["Where does Ines live?", "Where does Lucy live?"]
+    completed = run_cli("ask", passage_index, qa_run, "--question", questions[0], "--question", questions[1],
+                        "--top-k", "3", "--json")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    found = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    assert [item["question"] for item in found] == questions
+    for item, hits in zip(found, search_index(str(passage_index), questions, top_k=3)):
+        # The winner is one of the index's top 3 for the question, at its rank, and its span slices it.
+        assert [hit.id for hit in hits][item["source_rank"] - 1] == item["source_id"]
+        assert item["passage"] == PASSAGES[item["source_id"]]
+        assert item["passage"][item["start"]:item["end"]] == item["answer"]
+        # ... and the reader is surest of it among the three (the reader run on each passage alone).
+        spans = answer_questions(qa_run, [item["question"]] * 3, [hit.text for hit in hits])
+        assert item["score"] == pytest.approx(max(score for _, score, _, _ in spans), abs=1e-5)
+
+
+def test_ask_bad_input_is_one_line(qa_run, passage_index, tmp_path, capsys):
+    for argv, fragment in (
+            (["ask", str(passage_index), str(qa_run), "--question", "   "], "empty or only whitespace"),
+            (["ask", str(passage_index), str(qa_run), "--question", "Who?", "--top-k", "9"], "larger than the index"),
+            (["ask", str(tmp_path), str(qa_run), "--question", "Who?"], "is not an index directory"),
+            (["ask", str(passage_index), str(tmp_path), "--question", "Who?"], str(tmp_path))):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("keras-llm: error:") and err.count("\n") == 1, (argv, err)
+        assert fragment in err, (fragment, err)
