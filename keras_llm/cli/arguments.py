@@ -131,7 +131,7 @@ def add_shared_train_arguments(train):
                            "the --init-from encoder), a BiLSTM, or pretrained MiniLM fine-tuned "
                            "(docs/backbones_and_budgets.md)")
     data.add_argument("--epochs", type=positive_int, help="recipes counted in epochs (classifiers, taggers)")
-    lora = train.add_argument_group("LoRA fine-tuning (GPT, classifier and tagger recipes; docs/compression.md)")
+    lora = train.add_argument_group("LoRA fine-tuning (GPT, classifier, tagger and QA recipes; docs/compression.md)")
     lora.add_argument("--lora-rank", type=positive_int, metavar="R",
                       help="train rank-R adapters on every attention and feed-forward projection, everything else "
                            "frozen but the task head; merged into the weights in .keras files and exports")

@@ -17,12 +17,12 @@
 
 import json
 
-from keras_llm.cli.arguments import epoch_training_overrides, given, positive_int
+from keras_llm.cli.arguments import LORA_OPTIONS, epoch_training_overrides, given, lora_training_overrides, positive_int
 from keras_llm.errors import UserInputError
 
 RECIPE_KINDS = ("extractive-qa",)
 TRAIN_OPTIONS = frozenset({"train_file", "valid_file", "init_from", "epochs", "max_length", "num_layers", "hidden_dim",
-                           "window_stride", "warmup_fraction"})
+                           "window_stride", "warmup_fraction", *LORA_OPTIONS})
 
 
 def add_commands(commands):
@@ -47,7 +47,8 @@ def add_commands(commands):
 def train(args):
     from keras_llm.runs.span_qa import train_qa_run
 
-    overrides = {**epoch_training_overrides(args), **given(args, "window_stride", "warmup_fraction")}
+    overrides = {**epoch_training_overrides(args), **given(args, "window_stride", "warmup_fraction"),
+                 **lora_training_overrides(args)}
     run_dir, _ = train_qa_run(args.recipe, run_dir=args.run_dir, train_file=args.train_file,
                               valid_file=args.valid_file, init_from=args.init_from, training_overrides=overrides,
                               model_overrides=_model_overrides(args), verbose=args.verbose)

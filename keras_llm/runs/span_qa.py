@@ -22,12 +22,13 @@ from keras_llm.data.squad import read_squad
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text
 from keras_llm.models.bert import BERT_BACKBONE, BertConfig
-from keras_llm.models.span_reader import build_span_reader
+from keras_llm.models.span_reader import SPAN_HEAD, build_span_reader
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
 from keras_llm.runs.layout import RUN_FILE, check_resumed_data, load_trained_run, read_run_info, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
+from keras_llm.training.lora import lora_from_settings
 from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.span_qa import QATrainingConfig, train_span_reader
 
@@ -115,6 +116,7 @@ def train_qa_run(recipe_name, run_dir=None, train_file=None, valid_file=None, in
     log(f"{recipe_name}: {model.count_params() / 1e6:.2f}M parameters, {len(train_examples)} training questions "
         f"({len(train_windows['token_ids'])} windows) / {len(valid_examples)} validation questions; "
         f"run directory {run_dir}")
+    lora_from_settings(model, training, trainable_layers=(SPAN_HEAD,), log=log)
     write_run_info(run_dir, {
         "recipe": recipe_name, "version": recipe.get("version", 1), "model": MODEL_KIND, "init_from": init_from,
         "model_config": model_config, "training": {**vars(training), "stride": training.stride},

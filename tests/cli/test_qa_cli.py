@@ -213,3 +213,20 @@ def test_ask_bad_input_is_one_line(qa_run, passage_index, tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("keras-llm: error:") and err.count("\n") == 1, (argv, err)
         assert fragment in err, (fragment, err)
+
+
+def test_lora_reader_trains_adapters_and_the_span_head_and_saves_merged_weights(qa_files, tmp_path, capsys):
+    import keras
+
+    from keras_llm.training.lora import lora_projections
+
+    run_dir = tmp_path / "lora"
+    code = main(["train", "qa", "--train", str(qa_files / "train.json"), "--valid", str(qa_files / "valid.json"),
+                 "--run-dir", str(run_dir), "--epochs", "1", "--lora-rank", "2", *TINY])
+    out = capsys.readouterr().out
+    assert code == 0, out[-2000:]
+    assert "LoRA rank 2 (alpha 2) on 6 projections" in out, out  # 1 block × (4 attention + 2 feed-forward)
+    assert json.loads((run_dir / "run.json").read_text())["training"]["lora_rank"] == 2
+    model = keras.saving.load_model(run_dir / "best.keras", compile=False)
+    assert len(lora_projections(model)) == 6
+    assert not [v.path for v in model.weights if "lora" in v.path]  # merged at save: a plain model
