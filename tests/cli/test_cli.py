@@ -112,6 +112,7 @@ def test_resume_of_a_run_of_another_model_type_exits_2(trained_run, tmp_path, ca
     assert "not a run directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): mixed precision; docs/distributed.md
 def test_train_with_mixed_bfloat16_and_a_strategy(tiny_corpus, tmp_path, capsys):
     run_dir = tmp_path / "bf16"
     argv = ["train", "gpt-shakespeare-char", "--corpus", str(tiny_corpus), "--run-dir", str(run_dir),

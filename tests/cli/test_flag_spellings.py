@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): old spellings only
 def test_generate_decoding_and_its_old_spelling_give_the_same_text(trained_run):
     run_dir, _ = trained_run
     new = run_cli("generate", run_dir, "--prompt", "First", "--decoding", "greedy", "--max-new-tokens", "8")

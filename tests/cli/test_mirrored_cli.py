@@ -34,6 +34,7 @@ def single_device(tiny_corpus, tmp_path_factory):
     return _train(tiny_corpus, tmp_path_factory.mktemp("single") / "run", "--strategy", "default")
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): the multi-worker CLI test covers strategies by default
 def test_two_logical_cpus_reach_the_single_device_weights(single_device, tiny_corpus, tmp_path):
     out, weights, losses = _train(tiny_corpus, tmp_path / "run", "--strategy", "mirrored", "--cpu-replicas", "2")
     assert "strategy: mirrored (2 replicas)" in out, out

@@ -18,6 +18,7 @@ from keras_llm.runs.layout import load_keras_model
 CONFIG = GPTConfig(vocab_size=40, max_length=16, num_layers=1, num_heads=2, hidden_dim=32)
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): library-level; the quantize console-script test covers int8 runs
 def test_quantized_gpt_is_close_and_reloads_exactly(rng, tmp_path):
     model = build_gpt(CONFIG)
     tokens = rng.integers(0, 40, (2, 16)).astype("int32")

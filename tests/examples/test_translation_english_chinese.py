@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
+
 from tests.examples import load_example
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): the other translator examples run by default
 def test_quick_run_trains_decodes_and_scores_chinese(capsys):
     example = load_example("translation_english_chinese")
 

@@ -27,6 +27,7 @@ def _run(tsv_files, out, *extra):
                         "--epochs", "2", "--batch_size", "32", "--num_beams", "2", "--verbose", "0", *extra])
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): the other translator examples run by default
 def test_quick_two_epochs_write_model_tokenizers_and_metrics(tsv_files, tmp_path, capsys):
     out = tmp_path / "out"
     metrics = _run(tsv_files, out, "--quick")

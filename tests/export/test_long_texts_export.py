@@ -106,6 +106,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): other exports are checked in fresh processes by default
 def test_savedmodels_in_a_fresh_process_equal_the_library(tiny, tmp_path):
     model, backbone, tokenizer = tiny
     settings = LongTexts(pooling="max", stride=3, max_windows=5)
