@@ -39,6 +39,8 @@ def _translator(run_dir):
     return model, source_tokenizer, target_tokenizer
 
 
+# Default-suite budget (2026-11-30): tests/cli/test_seq2seq_cli.py recomputes evaluate's BLEU/ROUGE by default
+@pytest.mark.slow
 def test_evaluate_prints_sacrebleu_scores_and_signatures_of_greedy_translations(run_dir, tmp_path):
     from sacrebleu.metrics import BLEU, CHRF
 

@@ -59,6 +59,8 @@ def test_training_on_windows_reports_and_records_the_setting(long_run):
         assert np.isfinite(float(row["val_loss"])) and "val_macro_f1" in row
 
 
+# Default-suite budget (2026-11-30): pooling is checked in-process by tests/export/test_long_texts_export.py
+@pytest.mark.slow
 def test_classify_pools_windows_and_says_how_many_texts_were_long(long_run):
     run_dir, _ = long_run
     long_text = " ".join(FILLER * 3) + " licence"

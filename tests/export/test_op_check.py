@@ -51,6 +51,7 @@ def test_classification_against_given_registries():
     assert not bad.ok and bad.problems == ["EagerPyFunc", "Nope"] and bad.min_tf_serving is None
 
 
+@pytest.mark.slow  # default-suite budget (2026-11-30): the other exports are op-checked by default
 def test_gpt_export_uses_only_core_ops(tmp_path):
     tokenizer = CharTokenizer.train("abc de\n")
     model = build_gpt(GPTConfig(vocab_size=tokenizer.vocab_size, max_length=8, num_layers=1, num_heads=1,

@@ -47,6 +47,9 @@ def bilstm_run(tmp_path_factory):
     return run_dir
 
 
+# Default-suite budget (2026-11-30): the classifier, GPT and embedder exports are checked in fresh processes by
+# default
+@pytest.mark.slow
 def test_export_matches_in_process_tags_in_a_fresh_process(bilstm_run, tmp_path):
     assert json.load(open(os.path.join(bilstm_run, "run.json")))["model_config"]["backbone"] == "bilstm"
     assert main(["export", bilstm_run, "--base-dir", str(tmp_path), "--name", "tagger"]) == 0
