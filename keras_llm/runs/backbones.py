@@ -64,3 +64,32 @@ def apply_backbone(recipe, recipe_name, backbone=None, init_from=None):
     result["training"] = {**result.get("training", {}), **(preset.pop("training", None) or {})}
     result.update(preset)
     return result, name
+
+
+def pretrained_bert_encoder(init_from, run_kinds=None):
+    """``(bert backbone, tokenizer)`` to start a model from: a Hugging Face BERT directory, an earlier
+    masked-LM run, or an earlier run of one of ``run_kinds`` (None: any kind) whose model has a BERT encoder.
+
+    Example:
+        >>> backbone, tokenizer = pretrained_bert_encoder("runs/bert-mlm")
+    """
+    import os
+
+    from keras_llm.checkpoints import load_hf_bert
+    from keras_llm.models.bert import BERT_BACKBONE
+    from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info
+
+    if not os.path.isfile(os.path.join(init_from, RUN_FILE)):
+        return load_hf_bert(init_from)
+    kind = read_run_info(init_from).get("model")
+    if kind == "bert-mlm":
+        from keras_llm.runs.masked_lm import load_mlm_backbone
+
+        return load_mlm_backbone(init_from)
+    if run_kinds is not None and kind not in run_kinds:
+        raise UserInputError(f"init_from {init_from}: a {kind!r} run has no BERT encoder to start from")
+    model, tokenizer, _ = load_trained_run(init_from, kind)
+    if BERT_BACKBONE not in {layer.name for layer in model.layers}:
+        raise UserInputError(f"init_from {init_from}: that {kind} run has no BERT encoder to start from "
+                             f"(its model is a BiLSTM)")
+    return model.get_layer(BERT_BACKBONE), tokenizer

@@ -15,16 +15,16 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.qa_training import qa_training_windows
 from keras_llm.data.span_answers import read_answers
 from keras_llm.data.squad import read_squad
 from keras_llm.errors import UserInputError
 from keras_llm.files import atomic_write_text
-from keras_llm.models.bert import BERT_BACKBONE, BertConfig
+from keras_llm.models.bert import BertConfig
 from keras_llm.models.span_reader import SPAN_HEAD, build_span_reader
+from keras_llm.runs.backbones import pretrained_bert_encoder
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
-from keras_llm.runs.layout import RUN_FILE, check_resumed_data, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.layout import check_resumed_data, load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
@@ -33,21 +33,6 @@ from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.span_qa import QATrainingConfig, train_span_reader
 
 MODEL_KIND = "extractive-qa"
-
-
-def _pretrained(init_from):
-    """``(bert backbone, tokenizer)`` of a Hugging Face directory or of an earlier run with a BERT encoder."""
-    if not os.path.isfile(os.path.join(init_from, RUN_FILE)):
-        return load_hf_bert(init_from)
-    kind = read_run_info(init_from).get("model")
-    if kind == "bert-mlm":
-        from keras_llm.runs.masked_lm import load_mlm_backbone
-
-        return load_mlm_backbone(init_from)
-    model, tokenizer, _ = load_trained_run(init_from, kind)
-    if BERT_BACKBONE not in {layer.name for layer in model.layers}:
-        raise UserInputError(f"init_from {init_from}: that {kind} run has no BERT encoder to start from")
-    return model.get_layer(BERT_BACKBONE), tokenizer
 
 
 def _split_by_article(examples, log):
@@ -101,7 +86,7 @@ def train_qa_run(recipe_name, run_dir=None, train_file=None, valid_file=None, in
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
     model_config = {**recipe.get("model_config", {}), **(model_overrides or {})}
     if init_from:
-        pretrained, tokenizer = _pretrained(init_from)
+        pretrained, tokenizer = pretrained_bert_encoder(init_from)
         training = fit_max_length(pretrained, training, training_overrides, init_from, log)
         model = build_span_reader(pretrained=pretrained, dropout=model_config.get("dropout", 0.1))
     else:

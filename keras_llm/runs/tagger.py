@@ -11,13 +11,12 @@ import os
 
 import keras
 
-from keras_llm.checkpoints import load_hf_bert
 from keras_llm.data.conll import encode_tags, is_bio_tagset, read_conll, tag_vocabulary
 from keras_llm.errors import UserInputError
-from keras_llm.models.token_classifier import BERT_BACKBONE, HEAD, build_token_classifier
-from keras_llm.runs.backbones import apply_backbone
+from keras_llm.models.token_classifier import HEAD, build_token_classifier
+from keras_llm.runs.backbones import apply_backbone, pretrained_bert_encoder
 from keras_llm.runs.classifier import fit_max_length, resolve_init_from
-from keras_llm.runs.layout import RUN_FILE, load_trained_run, read_run_info, write_run_info
+from keras_llm.runs.layout import load_trained_run, write_run_info
 from keras_llm.runs.lifecycle import run_lifecycle
 from keras_llm.runs.recipes import bundled_data_file, load_recipe
 from keras_llm.tokenizers import WordPieceTokenizer
@@ -26,23 +25,6 @@ from keras_llm.training.run_callbacks import run_paths
 from keras_llm.training.tagger import TaggerTrainingConfig, evaluate_tagger, train_tagger
 
 MODEL_KIND = "token-classifier"
-
-
-def _pretrained(init_from):
-    """``(bert backbone, tokenizer)`` from an HF directory or an earlier BERT run."""
-    if not os.path.isfile(os.path.join(init_from, RUN_FILE)):
-        return load_hf_bert(init_from)
-    kind = read_run_info(init_from).get("model")
-    if kind == "bert-mlm":
-        from keras_llm.runs.masked_lm import load_mlm_backbone
-
-        return load_mlm_backbone(init_from)
-    if kind not in ("bert-classifier", MODEL_KIND):
-        raise UserInputError(f"init_from {init_from}: a {kind!r} run has no BERT encoder to start from")
-    model, tokenizer, _ = load_trained_run(init_from, kind)
-    if BERT_BACKBONE not in {layer.name for layer in model.layers}:
-        raise UserInputError(f"init_from {init_from}: that run is a BiLSTM tagger, not a BERT one")
-    return model.get_layer(BERT_BACKBONE), tokenizer
 
 
 def _read(path, data):
@@ -97,7 +79,7 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
     model_config = {**recipe.get("model_config", {}), **(model_overrides or {})}
     if init_from:
-        pretrained, tokenizer = _pretrained(init_from)
+        pretrained, tokenizer = pretrained_bert_encoder(init_from, ("bert-classifier", MODEL_KIND))
         training = fit_max_length(pretrained, training, training_overrides, init_from, log)
         model = build_token_classifier("bert", len(tag_names), pretrained=pretrained,
                                        dropout=model_config.get("dropout", 0.1))
