@@ -23,21 +23,16 @@ import numpy as np
 import tensorflow as tf
 
 from keras_llm.data.pooled_prediction import pooled_embeddings
-from keras_llm.data.windows import LongTexts
-from keras_llm.export.classifier import WINDOWS_PER_CALL, backbone_embedding
+from keras_llm.export.classifier import WINDOWS_PER_CALL, SentenceEmbedderModule, backbone_embedding
 from keras_llm.export.versions import write_version_atomically
 
 
-class SearchModule(tf.Module):
-    """The exported search (see the module docstring for the signature)."""
+class SearchModule(SentenceEmbedderModule):
+    """The exported search (see the module docstring for the signature): the sentence embedder's encoder
+    and windows for the queries, plus the index's normalised document matrix, ids and texts."""
 
     def __init__(self, backbone, tokenizer, max_length, long_texts, vectors, ids, texts):
-        super().__init__()
-        self.backbone = backbone
-        self.tokenizer = tokenizer
-        self.max_length = int(max_length)
-        self.long_texts = long_texts or LongTexts()
-        self.long_texts.window_shape(self.max_length)
+        super().__init__(backbone, tokenizer, max_length, long_texts)
         self.document_vectors = tf.Variable(np.asarray(vectors, np.float32), trainable=False, name="document_vectors")
         self.document_ids = tf.Variable(tf.constant(list(ids), tf.string), trainable=False, name="document_ids")
         self.document_texts = tf.Variable(tf.constant(list(texts), tf.string), trainable=False, name="document_texts")
