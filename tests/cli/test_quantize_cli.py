@@ -75,3 +75,49 @@ def test_int8_export_passes_the_op_check_and_serves_the_int8_model(quantized_run
     model, tokenizer, _ = load_classifier_run(str(output))
     expected, _ = classify_texts(model, tokenizer, texts, 16, "truncate")
     np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+GPT_FRESH_PROCESS = r"""
+import json, sys
+import tensorflow as tf
+generate = tf.saved_model.load(sys.argv[1]).signatures["generate"]
+out = generate(prompts=tf.constant(json.loads(sys.argv[2])), max_new_tokens=tf.constant(12),
+               temperature=tf.constant(0.0), top_k=tf.constant(0), seed=tf.constant(0))
+print(json.dumps([t.decode("utf-8", "replace") for t in out["completions"].numpy()]))
+"""
+
+
+@pytest.mark.slow
+def test_int8_gpt_run_exports_and_serves_its_own_greedy_text(trained_run, tmp_path):
+    """The generator path of `quantize` → `export`: int8 variables in the SavedModel, core ops only, and the
+    served greedy text equal to the int8 run's own `generate` (not the float run's)."""
+    import os
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    from keras_llm.export.op_check import check_saved_model_ops
+    from keras_llm.generation import DecodingOptions, generate
+    from keras_llm.models.quantization import quantization_mode
+    from keras_llm.runs import load_gpt_run
+
+    run_dir, _ = trained_run
+    int8_run = tmp_path / "gpt-int8"
+    quantized = run_cli("quantize", run_dir, "--output", int8_run)
+    assert quantized.returncode == 0, quantized.stderr[-2000:]
+    exported = run_cli("export", int8_run, "--base-dir", tmp_path / "sm", "--name", "gpt-int8")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    path = str(tmp_path / "sm" / "gpt-int8" / "1")
+    assert check_saved_model_ops(path).ok
+    dtypes = tf.train.load_checkpoint(f"{path}/variables/variables").get_variable_to_dtype_map()
+    assert tf.int8 in set(dtypes.values()), dtypes
+
+    prompts = ["First Citizen:\n", "Speak"]
+    model, tokenizer, _ = load_gpt_run(str(int8_run))
+    assert quantization_mode(model) == "int8"
+    expected = generate(model, tokenizer, prompts, DecodingOptions(max_new_tokens=12))
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    served = subprocess.run([sys.executable, "-c", GPT_FRESH_PROCESS, path, json.dumps(prompts)],
+                            capture_output=True, text=True, env=env, timeout=300, check=True)
+    assert json.loads(served.stdout.strip().splitlines()[-1]) == expected
