@@ -17,6 +17,7 @@ SEGMENT_EMBEDDING = "segment_embedding"
 EMBEDDINGS_NORM = "embeddings_norm"
 BLOCK_PREFIX = "encoder_block_"
 POOLER = "pooler"
+FINAL_NORM = "final_norm"  # only in pre-LN encoders (norm_first=True)
 
 _FirstToken = FirstToken  # its name before it moved to keras_llm.layers.heads
 
@@ -36,6 +37,9 @@ class BertConfig(ConfigMixin):
         dropout: dropout on embeddings, attention weights and residual branches.
         layer_norm_epsilon: 1e-12 as in BERT.
         activation: ``"gelu"`` (exact erf GELU, as BERT's checkpoints) or ``"relu"``/``"gelu_tanh"``.
+        norm_first: pre-LN blocks and a final LayerNorm (for models trained from scratch: they train at
+            learning rates where BERT's post-LN blocks stall, see docs/benchmarks.md "Fine-tuning
+            defaults"); False (post-LN) is BERT's layout and the one every pretrained checkpoint has.
     """
 
     vocab_size: int
@@ -48,6 +52,7 @@ class BertConfig(ConfigMixin):
     dropout: float = 0.1
     layer_norm_epsilon: float = 1e-12
     activation: str = "gelu"
+    norm_first: bool = False
 
     def __post_init__(self):
         check_transformer_config(self, ("vocab_size", "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
@@ -82,8 +87,10 @@ def bert_encoder(inputs, config):
     for index in range(config.num_layers):
         x = TransformerEncoderBlock(
             config.num_heads, config.intermediate_dim, dropout=config.dropout, activation=config.activation,
-            norm_first=False, layer_norm_epsilon=config.layer_norm_epsilon,
+            norm_first=config.norm_first, layer_norm_epsilon=config.layer_norm_epsilon,
             name=f"{BLOCK_PREFIX}{index}")(x, padding_mask=inputs["padding_mask"])
+    if config.norm_first:  # pre-LN blocks leave the residual stream un-normalised
+        x = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=FINAL_NORM)(x)
     return x, token_embedding
 
 

@@ -54,3 +54,23 @@ def test_mean_pool_ignores_padding():
 def test_bad_config(bad):
     with pytest.raises(UserInputError):
         BertConfig(**{**TINY, **bad})
+
+
+def test_pre_ln_encoder_normalises_its_output_and_round_trips(tmp_path):
+    """norm_first: pre-LN blocks and a final LayerNorm (the from-scratch classifiers' layout)."""
+    from keras_llm.models.bert import FINAL_NORM
+
+    backbone = build_bert_backbone(BertConfig(**TINY, norm_first=True))
+    assert all(layer.norm_first for layer in backbone.layers if layer.name.startswith("encoder_block_"))
+    assert FINAL_NORM not in {layer.name for layer in build_bert_backbone(BertConfig(**TINY)).layers}
+    short, padded = backbone(_inputs([[2, 7, 8, 9, 3]])), backbone(_inputs([[2, 7, 8, 9, 3, 0, 0]]))
+    np.testing.assert_allclose(padded["sequence_output"][:, :5], short["sequence_output"], atol=1e-5)
+    # The final LayerNorm (gamma 1, beta 0 at initialisation): every position has mean 0 and variance 1.
+    output = np.asarray(short["sequence_output"])
+    np.testing.assert_allclose(output.mean(-1), 0, atol=1e-5)
+    np.testing.assert_allclose(output.var(-1), 1, atol=1e-3)
+    path = tmp_path / "pre_ln.keras"
+    backbone.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    inputs = _inputs([[2, 7, 8, 9, 3, 0]])
+    np.testing.assert_allclose(restored(inputs)["sequence_output"], backbone(inputs)["sequence_output"], atol=1e-6)
