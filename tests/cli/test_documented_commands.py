@@ -184,6 +184,7 @@ DATA_FILES = {
     "squad/squad-train-38.json": "squad", "squad/squad-heldout-10.json": "squad",
     "squad/squad-train-37.json": "squad", "squad/squad-valid-1.json": "squad",
     "docs.jsonl": "pairs_jsonl", "data/scitldr/test.jsonl": "pairs_jsonl", "data/csl/ts/test.tsv": "csl_ts",
+    "data/csl/cls_ctg/test.tsv": "csl_cls",
 }
 # Index directories that a documented `keras-llm index ... --output DIR` writes before the commands that
 # read them on the same page (docs/search.md); the commands run in the order they are written.
@@ -198,6 +199,8 @@ RUN_DIRS = {
     "runs/tags-minilm": "tagger",
     # docs/summarization.md: summarizer and title runs are seq2seq runs, which the tiny translator run is.
     "runs/scitldr": "translator", "runs/title-csl": "translator",
+    # docs/benchmarks.md: the CSL classifier reads CSL's headerless prompt/title/category table.
+    "runs/classify-csl": "classify_csl",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
     "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
     # docs/pretrained_gpt.md: a tiny GPT run stands in for the GPT-2 directory (--init-from takes both;
@@ -206,7 +209,7 @@ RUN_DIRS = {
     # docs/compression.md: what `keras-llm quantize runs/bert-classifier --output ...` writes, and the
     # measured MiniLM run and its int8 copy.
     "runs/bert-classifier-int8": "classifier", "runs/full": "classifier", "runs/full-int8": "classifier",
-    "runs/gpt-small-int8": "gpt",
+    "runs/gpt-small-int8": "gpt", "runs/spa": "translator", "runs/spa-int8": "translator",
     # docs/question_answering.md: a tiny `qa` reader stands in for the MiniLM one.
     "runs/minilm-squad": "qa", "runs/qa-small": "qa", "bench2": "qa",
 }
@@ -273,6 +276,8 @@ def _write_data_files(workspace):
                                            "abstract": f"I like {w} tea.", "tldr": f"{w} tea"}) + "\n"
                                for w in words * 4),
         "csl_ts": "".join(f"to title\t我喜欢{w}茶。\t{w}茶\n" for w in words * 4),
+        "csl_cls": "".join(f"to category\t{title}\t{label}\n" for title, label in
+                           [("基于深度学习的图像识别", "工学"), ("量子场论中的对称性", "理学")] * 4),
         "conll": "\n".join(f"The\tDET\n{w}\tADJ\ncat\tNOUN\nsat\tVERB\n" for w in words * 3),
         "squad": json.dumps({"version": "1.1", "data": [{"title": f"t{i}", "paragraphs": [{
             "context": f"The {w} cat sat on the mat.", "qas": [{"id": f"{i}", "question": "Which cat sat?",
@@ -305,7 +310,9 @@ def substituted(command, workspace, runs):
     argv = [_local_path(workspace, token) for token in argv]
     for position, token in enumerate(argv):
         previous = argv[position - 1] if position else ""
-        if token in RUN_DIRS and (previous != "--run-dir" or argv[0] != "train"):
+        if previous == "--output" and argv[0] == "quantize":  # a run it writes, not one it reads
+            argv[position] = str(workspace / "runs" / f"doc-{abs(hash(command))}")
+        elif token in RUN_DIRS and (previous != "--run-dir" or argv[0] != "train"):
             argv[position] = str(runs(RUN_DIRS[token]))
     if argv[0] == "train" and "--run-dir" in argv:
         argv[argv.index("--run-dir") + 1] = str(workspace / "runs" / f"doc-{abs(hash(command))}")
@@ -454,6 +461,7 @@ _TINY_RUN_COMMANDS = {
     "masked_lm": ["train", "bert-mlm", "--corpus", "my.txt", *TINY_TRAIN["masked_lm"]],
     "qa": ["train", "qa", "--train", "squad/squad-train-38.json", "--num-layers", "1", "--hidden-dim", "16",
            *TINY_TRAIN["qa"]],
+    "classify_csl": ["train", "classify-csl", *TINY_TRAIN["classifier"]],  # the bundled CSL titles, 1 epoch
 }
 
 
