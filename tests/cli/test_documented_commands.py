@@ -177,7 +177,7 @@ DATA_FILES = {
     "train.conll": "conll", "dev.conll": "conll", "ner_train.tsv": "conll", "ner_dev.tsv": "conll",
     "en-ud-train.conllu": "conllu",
     "amazon_train.tsv": "sentences_tsv", "amazon_test.tsv": "sentences_tsv", "held_out.txt": "corpus",
-    "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "pairs",
+    "ewt_train_2k.tsv": "conll", "data/ud_english_ewt/dev.tsv": "conll", "spa_train.tsv": "many_pairs",
     "spa_test.tsv": "pairs", "english.txt": "lines", "prompts.txt": "lines", "sources.txt": "lines",
     "contracts.csv": "texts", "data/uci_train.tsv": "sentences_tsv",
     "docs.csv": "search_docs", "more_docs.csv": "more_search_docs",
@@ -272,6 +272,8 @@ def _write_data_files(workspace):
         "more_search_docs": "id,text\npasta,Pasta is sold out.\ntea,Steep green tea for three minutes.\n",
         "texts": "text,label\n" + "".join(f"{w} film {i},{int(w in words[:3])}\n" for i in range(8) for w in words),
         "pairs": "".join(f"I like {w} tea.\tMe gusta el té {w}.\n" for w in words * 4),
+        # transformer-spa-eng holds out 2,000 validation pairs before it trains on the rest
+        "many_pairs": "".join(f"I like {w} tea {i}.\tMe gusta el té {w} {i}.\n" for i in range(400) for w in words),
         "pairs_jsonl": "".join(json.dumps({"source": [f"I like {w} tea.", "It is hot."], "target": [f"{w} tea", "tea"],
                                            "abstract": f"I like {w} tea.", "tldr": f"{w} tea"}) + "\n"
                                for w in words * 4),
