@@ -7,7 +7,8 @@ Two steps, so every SavedModel is measured by a process that did not write it:
    * a BERT classifier of ``bert-classifier``'s size (2 layers, width 128, ``max_length`` 128), exported
      twice: as the library exports it (each batch padded to its longest text) and with the padding
      to ``max_length`` that exports had before ``keras_llm/data/padding.py`` (reproduced by exporting
-     with ``trim_to_longest`` replaced by the identity; the rest of the graph is today's).
+     with ``trim_to_longest`` replaced by the identity and every model call on a full chunk of 32 rows,
+     ``map_in_chunks(fixed_rows=True)``, as those exports ran; the rest of the graph is today's).
 2. ``measure OUT``: one child process per model kind loads the SavedModel(s) and runs, for batch 1,
    8 and 32 and short and long inputs, every variant in turn (round-robin, so load changes hit all
    alike): latency p50/p95 and throughput. The GPT child also runs the in-process XLA decoding
@@ -27,6 +28,7 @@ Run:
 """
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -86,12 +88,13 @@ def prepare(out):
     classifier = build_bert_classifier(BertConfig(vocab_size=wordpiece.vocab_size, hidden_dim=128, num_layers=2,
                                                   num_heads=2, max_length=128, dropout=0.0), num_classes=2)
     export_text_classifier(classifier, wordpiece, ["neg", "pos"], 128, base_dir=out, name="classifier")
-    longest = pooled.trim_to_longest
+    longest, chunks = pooled.trim_to_longest, pooled.map_in_chunks
     pooled.trim_to_longest = _keep_max_length  # the export before padding.py
+    pooled.map_in_chunks = functools.partial(chunks, fixed_rows=True)  # ... which ran chunks of 32 rows
     try:
         export_text_classifier(classifier, wordpiece, ["neg", "pos"], 128, base_dir=out, name="classifier_max_length")
     finally:
-        pooled.trim_to_longest = longest
+        pooled.trim_to_longest, pooled.map_in_chunks = longest, chunks
 
 
 def _keep_max_length(inputs, *extra):

@@ -161,14 +161,22 @@ def normalized_mean(embeddings, text_index, num_texts):
     return tf.where(single[:, tf.newaxis], mean, unit)
 
 
-def map_in_chunks(fn, inputs, chunk_size):
+def map_in_chunks(fn, inputs, chunk_size, fixed_rows=False):
     """``fn`` (a dict of ``(n, ...)`` tensors → float ``(n, dim)``) over ``inputs`` in chunks of ``chunk_size`` rows.
 
-    Memory stays that of one chunk whatever the number of windows. The last chunk (and, with no rows
-    at all, one chunk) is filled up with all-zero rows ([PAD], masked out) whose outputs are dropped,
-    so ``fn`` always sees ``chunk_size`` rows and the result keeps its ``(0, dim)`` shape for no rows.
+    Memory stays that of one chunk whatever the number of windows. Fewer rows than ``chunk_size`` are
+    one chunk of that many rows, so a one-text request runs the model on one row, not ``chunk_size``.
+    The last chunk (and, with no rows at all, one chunk of one row) is filled up with all-zero rows
+    ([PAD], masked out) whose outputs are dropped; the result keeps its ``(0, dim)`` shape for no rows.
+    ``fixed_rows``: every chunk has ``chunk_size`` rows (one shape for every request, as an XLA-compiled
+    ``fn`` wants; the exports before 2026-11-30 did this).
+
+    Example:
+        >>> map_in_chunks(lambda chunk: tf.cast(chunk["token_ids"], tf.float32), {"token_ids": ids}, 32)
     """
     rows = tf.shape(inputs["token_ids"])[0]
+    if not fixed_rows:
+        chunk_size = tf.minimum(tf.maximum(rows, 1), chunk_size)
     total = tf.maximum(rows + (-rows) % chunk_size, chunk_size)
     chunked = {}
     for key, value in inputs.items():

@@ -198,7 +198,7 @@ RUN_DIRS = {
     "runs/gpt-budget": "gpt", "runs/tags-budget": "tagger", "runs/reviews-bilstm": "classifier",
     "runs/tags-minilm": "tagger",
     # docs/summarization.md: summarizer and title runs are seq2seq runs, which the tiny translator run is.
-    "runs/scitldr": "translator", "runs/title-csl": "translator",
+    "runs/scitldr": "translator", "runs/title-csl": "translator", "runs/scitldr-minilm": "translator",
     # docs/benchmarks.md: the CSL classifier reads CSL's headerless prompt/title/category table.
     "runs/classify-csl": "classify_csl",
     # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).

@@ -97,7 +97,22 @@ def test_map_in_chunks_equals_one_call_for_any_number_of_rows():
     fn = lambda chunk: tf.cast(chunk["token_ids"], tf.float32) * 2.0  # noqa: E731
     for rows in (0, 1, 5, 8, 9):
         inputs = {"token_ids": tf.reshape(tf.range(rows * 3), [rows, 3])}
-        np.testing.assert_array_equal(map_in_chunks(fn, inputs, 4).numpy(), fn(inputs).numpy())
+        for fixed_rows in (False, True):
+            np.testing.assert_array_equal(map_in_chunks(fn, inputs, 4, fixed_rows).numpy(), fn(inputs).numpy())
+
+
+def test_a_small_request_runs_the_model_on_its_own_rows_only():
+    """A one-text request is one row through the model (the served latency), not a padded chunk; a
+    request of more rows than a chunk is cut into full chunks; ``fixed_rows`` pads every chunk."""
+    def rows_in_chunk(chunk):  # each output row says how many rows its chunk had
+        rows = tf.shape(chunk["token_ids"])[0]
+        return tf.cast(tf.fill([rows, 1], rows), tf.float32)
+
+    for rows in (1, 3, 9):
+        inputs = {"token_ids": tf.ones([rows, 2], tf.int32)}
+        for fixed_rows in (False, True):
+            seen = set(map_in_chunks(rows_in_chunk, inputs, 4, fixed_rows).numpy().ravel().tolist())
+            assert seen == {4 if fixed_rows else min(rows, 4)}, (rows, fixed_rows, seen)
 
 
 def test_bad_settings_are_one_line_errors():
