@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import warnings
 
 import keras
 from keras import ops
@@ -31,10 +32,18 @@ def attention_weights(query, key, mask=None):
     query = ops.multiply(query, ops.cast(1.0 / math.sqrt(float(depth)), query.dtype))
     scores = ops.cast(ops.matmul(query, ops.swapaxes(key, -1, -2)), "float32")
     if mask is None:
-        return ops.softmax(scores, axis=-1)
+        return _softmax_over_keys(scores)
     mask = ops.cast(mask, "bool")
-    weights = ops.softmax(ops.where(mask, scores, _MASKED_LOGIT), axis=-1)
+    weights = _softmax_over_keys(ops.where(mask, scores, _MASKED_LOGIT))
     return ops.where(mask, weights, 0.0)
+
+
+def _softmax_over_keys(scores):
+    # One key is a legitimate case (an empty source text is one [CLS]/[SEP] position; a cache of one
+    # step), but Keras warns about a softmax over an axis of size 1 whenever the shape says so.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis -1", category=UserWarning)
+        return ops.softmax(scores, axis=-1)
 
 
 def scaled_dot_product_attention(query, key, value, mask=None):

@@ -80,3 +80,19 @@ def test_confusion_png_is_written_atomically(tmp_path):
     save_confusion_png([[3, 1], [0, 2]], ["neg", "pos"], str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+
+
+def test_class_names_the_font_cannot_draw_are_numbered_without_a_warning(tmp_path):
+    """Chinese category names (CSL) with matplotlib's default font: no glyph warnings on stderr, and the
+    plot numbers the classes instead of drawing empty boxes; Latin names are drawn as given."""
+    import warnings
+
+    from keras_llm.evaluation import confusion_plot
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_confusion_png([[3, 1], [0, 2]], ["工学", "理学"], str(tmp_path / "zh.png"))
+    assert (tmp_path / "zh.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, missing = confusion_plot._render(np.array([[3, 1], [0, 2]]), ["工学", "理学"], "t")
+    _, missing_latin = confusion_plot._render(np.array([[3, 1], [0, 2]]), ["neg", "pos"], "t")
+    assert missing and not missing_latin

@@ -167,3 +167,18 @@ def test_recorded_attention_scores_are_the_returned_ones_and_leave_the_output_un
     with pytest.raises(ValueError), recorded_attention_scores([ours]):
         ours(q[0])  # a failing call still ends the recording
     assert ours._score_recorder is None
+
+
+def test_attending_to_a_single_key_is_silent_and_exact(rng):
+    """One key (a blank source, a cache of one step) gets weight 1, without Keras' size-1 softmax warning."""
+    import warnings
+
+    from keras_llm.layers.attention import attention_weights
+
+    query, key = rng.normal(size=(2, 3, 1, 4)).astype("float32"), rng.normal(size=(2, 3, 1, 4)).astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = attention_weights(query, key)
+        masked = attention_weights(query, key, mask=np.ones((2, 1, 1, 1), bool))
+    np.testing.assert_array_equal(np.asarray(weights), 1.0)
+    np.testing.assert_array_equal(np.asarray(masked), 1.0)
