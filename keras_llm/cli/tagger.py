@@ -9,7 +9,7 @@
   token taken as given (``"U.S."`` stays one word).
 - ``keras-llm evaluate RUN_DIR --test FILE [--output-dir DIR] [--pretokenized]``: word accuracy,
   per-tag and (BIO/BIOES) entity P/R/F1 on a tagged CoNLL file, whose gold tokens are always
-  tagged as given (see :mod:`keras_llm.runs.tagger_files`); ``--pretokenized`` says so and
+  tagged as given (see :mod:`keras_llm.runs.tagger_evaluation`); ``--pretokenized`` says so and
   refuses a file that is not CoNLL.
 - ``keras-llm predict RUN_DIR --input FILE --output FILE [--format F] [--text-column C] [--pretokenized]``:
   a CoNLL file with a predicted-tag column appended, or a CSV/TSV/JSONL table with its texts'
@@ -63,7 +63,7 @@ def add_evaluate_arguments(evaluate_parser):
 
 
 def evaluate(args, run_info):
-    from keras_llm.runs.tagger_files import evaluate_tagger_file
+    from keras_llm.runs.tagger_evaluation import evaluate_tagger_file
 
     evaluate_tagger_file(args.run_dir, args.test_file, output_dir=args.output_dir, batch_size=args.batch_size,
                          pretokenized=args.pretokenized)
