@@ -52,21 +52,8 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         raise UserInputError(f"recipe {recipe_name!r} is not a token-classifier recipe")
     recipe, backbone = apply_backbone(recipe, recipe_name, backbone, init_from)
     data = {**recipe.get("data", {}), **{k: v for k, v in (("tag_column", tag_column), ("format", data_format)) if v}}
-    bundled = lambda key: bundled_data_file(data[key]) if data.get(key) else None  # noqa: E731
-    train_path = train_file or bundled("train")
-    if not train_path:
-        raise UserInputError(
-            f"recipe {recipe_name!r} needs a training file (train_file: CoNLL token<TAB>tag or CoNLL-U)")
-    train_sentences = _read(train_path, data)
-    valid_path = valid_file or (None if train_file else bundled("valid"))
-    if valid_path:
-        valid_sentences = _read(valid_path, data)
-    else:
-        cut = max(1, len(train_sentences) // 10)
-        if len(train_sentences) < 2:
-            raise UserInputError(
-                f"{train_path} has one sentence; give a validation file (valid_file) or more sentences")
-        train_sentences, valid_sentences = train_sentences[:-cut], train_sentences[-cut:]
+    (train_path, train_sentences), (valid_path, valid_sentences) = _sentences(recipe_name, data, train_file,
+                                                                              valid_file)
     tag_names = tag_vocabulary(train_sentences)
     train_ids, _ = encode_tags(train_sentences, tag_names)
     valid_ids, unknown = encode_tags(valid_sentences, tag_names)
@@ -78,18 +65,9 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
     keras.utils.set_random_seed(training.seed)
     init_from = resolve_init_from(init_from or recipe.get("init_from"))
     model_config = {**recipe.get("model_config", {}), **(model_overrides or {})}
-    if init_from:
-        pretrained, tokenizer = pretrained_bert_encoder(init_from, ("bert-classifier", MODEL_KIND))
-        training = fit_max_length(pretrained, training, training_overrides, init_from, log)
-        model = build_token_classifier("bert", len(tag_names), pretrained=pretrained,
-                                       dropout=model_config.get("dropout", 0.1))
-    else:
-        spec = recipe.get("tokenizer", {})
-        tokenizer = WordPieceTokenizer.train([" ".join(s.words) for s in train_sentences],
-                                             vocab_size=int(spec.get("vocab_size", 8000)),
-                                             lowercase=bool(spec.get("lowercase", True)))
-        options = {"max_length": training.max_length, **model_config}
-        model = build_token_classifier(options.pop("backbone", "bert"), len(tag_names), tokenizer.vocab_size, **options)
+    model, tokenizer, training = _model_and_tokenizer(init_from, recipe.get("tokenizer", {}), model_config,
+                                                      train_sentences, len(tag_names), training,
+                                                      training_overrides, log)
 
     os.makedirs(run_dir, exist_ok=True)
     tokenizer.save(run_paths(run_dir)["tokenizer"])
@@ -116,6 +94,42 @@ def train_tagger_run(recipe_name, run_dir=None, train_file=None, valid_file=None
         summary += f", entity F1 {metrics['entity_f1']:.4f}"
     log(summary)
     return run_dir, history
+
+
+def _sentences(recipe_name, data, train_file, valid_file):
+    """``((train path, sentences), (valid path or None, sentences))``: the given or bundled files; without
+    a validation file, the last 10% of the training sentences validate."""
+    bundled = lambda key: bundled_data_file(data[key]) if data.get(key) else None  # noqa: E731
+    train_path = train_file or bundled("train")
+    if not train_path:
+        raise UserInputError(
+            f"recipe {recipe_name!r} needs a training file (train_file: CoNLL token<TAB>tag or CoNLL-U)")
+    train_sentences = _read(train_path, data)
+    valid_path = valid_file or (None if train_file else bundled("valid"))
+    if valid_path:
+        return (train_path, train_sentences), (valid_path, _read(valid_path, data))
+    cut = max(1, len(train_sentences) // 10)
+    if len(train_sentences) < 2:
+        raise UserInputError(f"{train_path} has one sentence; give a validation file (valid_file) or more sentences")
+    return (train_path, train_sentences[:-cut]), (None, train_sentences[-cut:])
+
+
+def _model_and_tokenizer(init_from, tokenizer_spec, model_config, train_sentences, num_tags, training,
+                         training_overrides, log):
+    """``(uncompiled tagger, tokenizer, training)``: on a pretrained BERT encoder (``training.max_length``
+    fitted to its positions), or fresh with a WordPiece vocabulary of the training sentences."""
+    if init_from:
+        pretrained, tokenizer = pretrained_bert_encoder(init_from, ("bert-classifier", MODEL_KIND))
+        training = fit_max_length(pretrained, training, training_overrides, init_from, log)
+        model = build_token_classifier("bert", num_tags, pretrained=pretrained,
+                                       dropout=model_config.get("dropout", 0.1))
+        return model, tokenizer, training
+    tokenizer = WordPieceTokenizer.train([" ".join(s.words) for s in train_sentences],
+                                         vocab_size=int(tokenizer_spec.get("vocab_size", 8000)),
+                                         lowercase=bool(tokenizer_spec.get("lowercase", True)))
+    options = {"max_length": training.max_length, **model_config}
+    model = build_token_classifier(options.pop("backbone", "bert"), num_tags, tokenizer.vocab_size, **options)
+    return model, tokenizer, training
 
 
 def load_tagger_run(run_dir, which="best"):
