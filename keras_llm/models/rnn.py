@@ -21,6 +21,10 @@ from keras_llm.models.config import ConfigMixin
 TOKEN_EMBEDDING = "token_embedding"
 RNN_PREFIX = "rnn_"
 LM_HEAD = "lm_head"
+# With tied weights and a state wider than the embedding: the state is projected down to the
+# embedding width before the tied head, so the 10k-word softmax costs what the embedding width
+# costs while the LSTM keeps a wide state (Press & Wolf, 2017).
+OUTPUT_PROJECTION = "output_projection"
 CLASSIFIER_HEAD = "classifier_head"
 
 CELLS = ("lstm", "gru", "simple_rnn")
@@ -62,7 +66,8 @@ class RNNConfig(ConfigMixin):
         dropout: dropout on the embeddings and on each recurrent layer's outputs (not on the
             recurrent connections, as in Zaremba et al., 2014).
         use_builtin: Keras' fused layers (True) or the textbook cells (False).
-        tie_weights: use the token embedding as the output layer; needs ``units == embedding_dim``.
+        tie_weights: use the token embedding as the output layer; when ``units != embedding_dim``
+            a linear layer (``output_projection``) maps the last state to the embedding width first.
     """
 
     vocab_size: int
@@ -77,9 +82,6 @@ class RNNConfig(ConfigMixin):
     def __post_init__(self):
         _check_common("RNNConfig", self.cell, self.num_layers, self.units, self.embedding_dim, self.dropout,
                       self.vocab_size)
-        if self.tie_weights and self.units != self.embedding_dim:
-            raise UserInputError(f"RNNConfig: tie_weights needs units == embedding_dim; "
-                                 f"got {self.units} and {self.embedding_dim}")
 
 
 def build_rnn_lm(config, name="rnn_lm", **kwargs):
@@ -93,7 +95,8 @@ def build_rnn_lm(config, name="rnn_lm", **kwargs):
         ``keras.Model`` mapping int ``(batch, seq_len)`` (any length) to float32
         ``(batch, seq_len, vocab_size)`` logits; position ``t`` sees tokens ``0..t`` only.
         Layers are named ``token_embedding``, ``rnn_0`` … ``rnn_{n-1}`` and ``lm_head``
-        (absent when tied).
+        (absent when tied; a tied model whose ``units`` differ from ``embedding_dim`` has an
+        ``output_projection`` instead).
 
     Example:
         >>> model = build_rnn_lm(65, cell="gru", num_layers=2, units=64)
@@ -111,6 +114,8 @@ def build_rnn_lm(config, name="rnn_lm", **kwargs):
         x = recurrent_layer(config.cell, config.units, config.use_builtin, name=f"{RNN_PREFIX}{index}")(x)
         x = keras.layers.Dropout(config.dropout, name=f"dropout_{index}")(x)
     if config.tie_weights:
+        if config.units != config.embedding_dim:
+            x = keras.layers.Dense(config.embedding_dim, name=OUTPUT_PROJECTION)(x)
         logits = embedding(x, reverse=True)
     else:
         logits = keras.layers.Dense(config.vocab_size, dtype="float32", name=LM_HEAD)(x)
@@ -204,8 +209,11 @@ def rnn_lm_step(model, token_ids, states):
     for layer, state in zip(_rnn_layers(model), states):
         x, state = layer.cell(x, list(state), training=False)
         new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
-    if LM_HEAD in {layer.name for layer in model.layers}:
+    names = {layer.name for layer in model.layers}
+    if LM_HEAD in names:
         logits = model.get_layer(LM_HEAD)(x)
     else:
+        if OUTPUT_PROJECTION in names:
+            x = model.get_layer(OUTPUT_PROJECTION)(x)
         logits = embedding(x, reverse=True)
     return ops.cast(logits, "float32"), new_states

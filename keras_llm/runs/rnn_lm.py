@@ -28,14 +28,17 @@ RNN_LM = "rnn_lm"  # the recipes' and run.json's ``model:`` value
 
 
 def rnn_model_config(recipe, vocab_size, overrides=None):
-    """The recipe's ``model_config`` (with ``overrides``; ``hidden_dim`` sets the state and embedding width)
-    as an :class:`RNNConfig`, and the training window ``sequence_length`` (``max_length`` overrides it)."""
+    """The recipe's ``model_config`` (with ``overrides``) as an :class:`RNNConfig`, and the training window
+    ``sequence_length`` (``max_length`` overrides it). ``hidden_dim`` sets the state width, and the
+    embedding width too where the recipe has the two equal (so a tied head keeps no projection)."""
     settings = {**recipe["model_config"], **(overrides or {})}
     sequence_length = settings.pop("sequence_length", 64)
     sequence_length = int(settings.pop("max_length", sequence_length))  # the shared --max-length flag
-    if "hidden_dim" in settings:  # one width for both, so a tied head stays possible
+    if "hidden_dim" in settings:  # the state width; the embedding follows where the recipe has them equal
         width = int(settings.pop("hidden_dim"))
-        settings.update(units=width, embedding_dim=width)
+        if recipe["model_config"].get("embedding_dim") == recipe["model_config"].get("units"):
+            settings["embedding_dim"] = width
+        settings["units"] = width
     return RNNConfig(vocab_size=vocab_size, **settings), sequence_length
 
 

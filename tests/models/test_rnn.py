@@ -85,6 +85,22 @@ def test_tied_lm_has_no_head_and_steps(rng):
     np.testing.assert_allclose(logits, model(ids)[:, -1], atol=1e-5)
 
 
+def test_tied_lm_wider_than_its_embedding_projects_before_the_head(rng):
+    model = build_rnn_lm(RNNConfig(VOCAB, cell="lstm", units=12, embedding_dim=8, tie_weights=True))
+    names = [layer.name for layer in model.layers]
+    assert "output_projection" in names and "lm_head" not in names
+    # The projection (12 -> 8, with bias) is all the head adds: the logits reuse the embedding.
+    lstm = 4 * (8 * 12 + 12 * 12 + 12)
+    assert parameter_count(model) == VOCAB * 8 + lstm + 12 * 8 + 8
+    _spread_weights(model, rng)
+    ids = rng.integers(0, VOCAB, (2, 5))
+    states, stepped = rnn_lm_initial_state(model, 2), []
+    for t in range(5):
+        logits, states = rnn_lm_step(model, ids[:, t], states)
+        stepped.append(np.asarray(logits))
+    np.testing.assert_allclose(np.stack(stepped, axis=1), model(ids), atol=1e-5)
+
+
 def test_lm_layer_names_and_parameter_count():
     model = build_rnn_lm(VOCAB, cell="lstm", num_layers=2, dropout=0.1, **SMALL)
     names = [layer.name for layer in model.layers]
@@ -123,6 +139,8 @@ def test_keras_round_trip_with_safe_mode(use_builtin, tmp_path, rng):
         "lm": build_rnn_lm(VOCAB, cell="gru", num_layers=2, dropout=0.1, use_builtin=use_builtin, **SMALL),
         "tied": build_rnn_lm(VOCAB, cell="simple_rnn", units=8, embedding_dim=8, tie_weights=True,
                              use_builtin=use_builtin),
+        "tied_projected": build_rnn_lm(VOCAB, cell="lstm", units=12, embedding_dim=8, tie_weights=True,
+                                       use_builtin=use_builtin),
         "classifier": build_rnn_classifier(VOCAB, 3, cell="lstm", use_builtin=use_builtin, **SMALL),
     }
     for name, model in models.items():
@@ -149,7 +167,6 @@ def test_config_json_round_trip():
     dict(units=0),
     dict(embedding_dim=2.5),
     dict(dropout=1.0),
-    dict(tie_weights=True, units=16, embedding_dim=8),
 ])
 def test_bad_lm_settings_raise_user_input_error(kwargs):
     with pytest.raises(UserInputError) as error:
