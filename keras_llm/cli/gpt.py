@@ -6,6 +6,7 @@
     keras-llm generate RUN_DIR --prompt "ROMEO:" [--max-new-tokens N] [--decoding greedy|sample] ...
     keras-llm export RUN_DIR [--name NAME] [--base-dir DIR] [--xla]
     keras-llm evaluate RUN_DIR --test held_out.txt [--stride N] [--batch-size N] [--output-dir DIR]
+    keras-llm evaluate RNN_LM_RUN_DIR --test held_out.txt --cache-window 1000
     keras-llm predict RUN_DIR --input prompts.txt --output completions.txt [--max-new-tokens N] [--decoding greedy]
 
 Decoding defaults come from the run's recipe (its ``sample:`` section), never from copies here.
@@ -30,7 +31,7 @@ RECIPE_KINDS = ("gpt", "rnn_lm")
 EXPORTS_XLA = True  # `export --xla` picks the XLA-compiled serving_default (GPT runs; an RNN LM refuses it)
 TRAIN_OPTIONS = frozenset({"corpus", "steps", "eval_interval", "eval_batches", "tokenizer", "min_count", "max_length",
                            "num_layers", "hidden_dim", "init_from", *LORA_OPTIONS})
-EVALUATE_OPTIONS = frozenset({"stride"})
+EVALUATE_OPTIONS = frozenset({"stride", "cache_window"})
 PREDICT_OPTIONS = frozenset({"text_column", "max_new_tokens", "decoding", "temperature", "top_k", "top_p", "seed",
                              "num_beams", "length_penalty"})
 
@@ -68,6 +69,9 @@ def add_evaluate_arguments(parser):
     add_option_once(parser, "--stride", type=positive_int,
                     help="language models: tokens between the starts of the scoring windows, at most the context "
                          "(default: half the context)")
+    add_option_once(parser, "--cache-window", type=positive_int,
+                    help="RNN LM runs: mix in a continuous cache of the last N tokens' states (Grave et al. 2017; "
+                         "1000 is a good start), its two weights tuned on the run's validation text")
 
 
 def add_predict_arguments(parser):
@@ -87,7 +91,7 @@ def evaluate(args, run_info):
     from keras_llm.runs.gpt_files import evaluate_gpt_run
 
     evaluate_gpt_run(args.run_dir, args.test_file, output_dir=args.output_dir, stride=args.stride,
-                     batch_size=args.batch_size)
+                     batch_size=args.batch_size, cache_window=args.cache_window)
 
 
 def predict(args, run_info):

@@ -146,6 +146,42 @@ def strided_negative_log_likelihood(model, token_ids, context_length, stride, ba
     return total, count
 
 
+def strided_token_scores(model, token_ids, context_length, stride, batch_size=32, on_batch=None):
+    """Each scored token's probability and the hidden state that predicted it, in text order.
+
+    The same windows as :func:`strided_negative_log_likelihood` (so ``-sum(log(probabilities))`` is
+    its total), for a model that also returns a hidden state per position: what a continuous cache
+    (:mod:`keras_llm.evaluation.continuous_cache`) reads.
+
+    Args:
+        model: maps int ``(batch, seq)`` to ``[logits (batch, seq, vocab), states (batch, seq, dim)]``.
+        token_ids, context_length, stride, batch_size, on_batch: as for :func:`strided_negative_log_likelihood`.
+
+    Returns:
+        ``(probabilities float64 (n - 1,), states float32 (n - 1, dim), next_ids (n - 1,))`` for ``n`` tokens.
+    """
+    token_ids = np.asarray(token_ids, np.int32)
+
+    @tf.function(reduce_retracing=True)
+    def scores(inputs, labels):
+        logits, states = model(inputs, training=False)
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.cast(logits, tf.float32))
+        return nll, tf.cast(states, tf.float32)
+
+    nlls, all_states, all_labels = [], [], []
+    windows = strided_windows(len(token_ids), context_length, stride)
+    for inputs, labels, scored, rows in _window_batches(token_ids, windows, context_length, batch_size):
+        nll, states = (value.numpy() for value in scores(tf.constant(inputs), tf.constant(labels)))
+        keep = scored[:rows]  # rows in window order, positions in text order: the scored tokens in order
+        nlls.append(nll[:rows][keep])
+        all_states.append(states[:rows][keep])
+        all_labels.append(labels[:rows][keep])
+        if on_batch is not None:
+            on_batch(rows)
+    return (np.exp(-np.concatenate(nlls).astype(np.float64)), np.concatenate(all_states),
+            np.concatenate(all_labels))
+
+
 def language_model_metrics(total_nats, tokens_scored, characters_scored):
     """Headline scores from a summed NLL: nats and bits per token, perplexity, bits per character.
 

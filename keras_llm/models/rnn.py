@@ -217,3 +217,18 @@ def rnn_lm_step(model, token_ids, states):
             x = model.get_layer(OUTPUT_PROJECTION)(x)
         logits = embedding(x, reverse=True)
     return ops.cast(logits, "float32"), new_states
+
+
+def rnn_lm_with_states(model):
+    """The same RNN LM, also returning its last recurrent layer's output at every position.
+
+    What a continuous cache (:mod:`keras_llm.evaluation.continuous_cache`) stores: the state that
+    predicts each next token (Grave et al., 2017, use the LSTM's output ``h_t``).
+
+    Returns:
+        ``keras.Model`` mapping int ``(batch, seq)`` to ``[logits (batch, seq, vocab), states (batch, seq, units)]``.
+
+    Example:
+        >>> logits, states = rnn_lm_with_states(model)(keras.ops.zeros((1, 8), "int32"))
+    """
+    return keras.Model(model.inputs[0], [model.outputs[0], _rnn_layers(model)[-1].output], name=f"{model.name}_states")

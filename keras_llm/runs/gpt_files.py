@@ -35,6 +35,7 @@ from keras_llm.generation import beam_generate, generate
 from keras_llm.generation.rnn_generate import generate_rnn
 from keras_llm.runs.file_commands import batches
 from keras_llm.runs.layout import load_trained_run, read_run_info
+from keras_llm.runs.lm_cache import cached_test_nats, check_cache_request
 from keras_llm.runs.rnn_lm import RNN_LM
 from keras_llm.tokenizers import WordTokenizer
 
@@ -80,7 +81,8 @@ def scored_characters(tokenizer, ids):
     return spelled, spelled - len(tokenizer.decode(ids[:1]))
 
 
-def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_size=None, log=print):
+def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_size=None, cache_window=None,
+                     log=print):
     """Score the run's ``best.keras`` on ``test_file`` (UTF-8 text); write metrics.json, TensorBoard, report.
 
     Args:
@@ -89,11 +91,16 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
         output_dir: default ``<run_dir>/evaluation/<test file stem>``.
         stride: window step in tokens (default :func:`default_stride`), at most the context.
         batch_size: windows per forward pass (default the run's training batch size).
+        cache_window: RNN LM runs: mix in a continuous cache over the last ``cache_window`` tokens,
+            tuned on the run's validation text (:mod:`keras_llm.runs.lm_cache`); the headline
+            numbers are then the cache's, and ``metrics["cache"]`` has the model's alone.
 
     Returns:
         The metrics dict (also in ``<output_dir>/metrics.json``).
     """
     info = read_language_model_info(run_dir)
+    if cache_window is not None:
+        check_cache_request(cache_window, info)
     context = context_length(info)
     stride = default_stride(context) if stride is None else stride
     check_stride(stride, context)
@@ -104,10 +111,15 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
     model, tokenizer, info = load_language_model_run(run_dir)
     ids = _test_token_ids(tokenizer, text, test_file)
     batch_size = batch_size or int(info.get("training", {}).get("batch_size", 32))
-    progress = Progress(count_windows(len(ids), context, stride), "scoring", unit="windows")
-    total_nats, scored = strided_negative_log_likelihood(model, ids, context, stride, batch_size,
-                                                         on_batch=progress.advance)
-    progress.close()
+    cache = None
+    if cache_window is None:
+        progress = Progress(count_windows(len(ids), context, stride), "scoring", unit="windows")
+        total_nats, scored = strided_negative_log_likelihood(model, ids, context, stride, batch_size,
+                                                             on_batch=progress.advance)
+        progress.close()
+    else:
+        total_nats, scored, cache = cached_test_nats(model, tokenizer, info, ids, context, stride, batch_size,
+                                                     cache_window, log=log)
     counts = {"tokens": len(ids), "tokens_scored": scored, "characters": len(text)}
     if isinstance(tokenizer, WordTokenizer):
         # Words outside the training vocabulary are one class, [UNK], scored like any other token; the
@@ -123,6 +135,8 @@ def evaluate_gpt_run(run_dir, test_file, output_dir=None, stride=None, batch_siz
                             "model": info["model"], "model_file": "best.keras", "context_length": context,
                             "stride": stride, "tokenizer": type(tokenizer).__name__,
                             "vocabulary_size": tokenizer.vocab_size}}
+    if cache is not None:
+        metrics["cache"] = cache
     step = int(info.get("training", {}).get("steps", 0))
     write_evaluation(run_dir, output_dir, metrics, _report(metrics), step=step, log=log)
     return metrics
@@ -144,6 +158,11 @@ def _report(metrics):
     if metrics["bits_per_character"] is not None:
         lines.append(f"bits per char    {metrics['bits_per_character']:.4f} "
                      f"(over the {counts['characters_scored']:,} characters the scored tokens spell)")
+    if "cache" in metrics:
+        cache = metrics["cache"]
+        lines.append(f"with a continuous cache of the last {cache['window']:,} tokens (theta {cache['theta']}, "
+                     f"lambda {cache['lam']}, tuned on the run's validation text); the model alone: perplexity "
+                     f"{cache['test_perplexity_without_cache']:.3f}")
     if "unknown_tokens" in counts:
         lines.append(f"unknown words    {counts['unknown_tokens']:,} of the {counts['tokens_scored']:,} scored tokens "
                      f"({counts['unknown_tokens'] / counts['tokens_scored']:.2%}) are outside the training "

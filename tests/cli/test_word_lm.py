@@ -104,6 +104,62 @@ def test_evaluate_scores_held_out_words_with_the_training_vocabulary(corpus, lst
     assert metrics["bits_per_character"] is None  # [UNK] spells no characters
 
 
+def _windowed_probabilities_and_states(model, ids):
+    """Each token's probability and the last LSTM layer's output that predicted it, non-overlapping windows."""
+    with_states = keras.Model(model.inputs[0], [model.outputs[0], model.get_layer("rnn_0").output])
+    probabilities, states = [], []
+    for start in range(0, len(ids) - 1, CONTEXT):
+        inputs = ids[start:min(start + CONTEXT, len(ids) - 1)]
+        logits, hidden = with_states(inputs[None].astype("int32"))
+        targets = ids[start + 1:start + 1 + len(inputs)]
+        probabilities.extend(np.exp(_log_softmax(logits[0])[np.arange(len(inputs)), targets]))
+        states.extend(np.asarray(hidden[0], np.float64))
+    return np.array(probabilities), np.array(states)
+
+
+def test_evaluate_with_a_continuous_cache_mixes_the_model_with_recent_states(corpus, lstm_run):
+    """--cache-window: the headline perplexity is the cache mixture (Grave et al.), recomputed here position by
+    position with the theta and lambda the run reports; the model alone is what plain evaluate gives."""
+    out = corpus["folder"] / "evaluation-cache"
+    window = 20
+    completed = run_cli("evaluate", lstm_run, "--test", corpus["test"], "--stride", str(CONTEXT),
+                        "--cache-window", str(window), "--output-dir", out)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    cache = metrics["cache"]
+    assert cache["window"] == window and "continuous cache" in completed.stdout
+    # Tuned on the run's validation text: the last 10% of the training corpus's tokens.
+    train_tokens = len(_tokens(corpus["train"].read_text(encoding="utf-8")))
+    assert cache["tuning_tokens"] == train_tokens - int(train_tokens * 0.9) - 1
+    assert cache["tuning_perplexity_with"] <= cache["tuning_perplexity_without"]
+    index = {token: i for i, token in enumerate(_vocabulary(lstm_run))}
+    ids = np.array([index.get(token, index["[UNK]"]) for token in _tokens(corpus["test"].read_text("utf-8"))])
+    p_model, states = _windowed_probabilities_and_states(_model(lstm_run), ids)
+    assert cache["test_perplexity_without_cache"] == pytest.approx(math.exp(-np.mean(np.log(p_model))), rel=1e-4)
+    nexts, total = ids[1:], -math.log(p_model[0])
+    for t in range(1, len(nexts)):
+        lo = max(0, t - window)
+        weights = np.exp(cache["theta"] * (states[lo:t] @ states[t]))
+        p_cache = weights[nexts[lo:t] == nexts[t]].sum() / weights.sum()
+        total -= math.log((1 - cache["lam"]) * p_model[t] + cache["lam"] * p_cache)
+    assert metrics["perplexity"] == pytest.approx(math.exp(total / len(nexts)), rel=1e-4)
+
+
+def test_cache_window_bad_input_is_one_line(corpus, lstm_run, tmp_path):
+    completed = run_cli("evaluate", lstm_run, "--test", corpus["test"], "--cache-window", "0")
+    assert completed.returncode == 2 and "--cache-window" in completed.stderr
+    # The tuning text is the training corpus named in run.json: gone, it is one line, not a traceback.
+    moved = tmp_path / "lstm"
+    import shutil
+
+    shutil.copytree(lstm_run, moved, ignore=shutil.ignore_patterns("evaluation*"))
+    info = json.loads((moved / "run.json").read_text(encoding="utf-8"))
+    info["corpus"] = str(tmp_path / "gone.txt")
+    (moved / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    completed = run_cli("evaluate", moved, "--test", corpus["test"], "--cache-window", "10")
+    assert_one_line_error(completed, "--cache-window", "not there")
+
+
 def _greedy_reference(model, vocabulary, prompt, steps):
     index = {token: i for i, token in enumerate(vocabulary)}
     ids = [index.get(token, index["[UNK]"]) for token in _tokens(prompt)]
