@@ -61,8 +61,8 @@ def first_at_or_below(evaluations, target):
     return None
 
 
-def ours_command(keras_llm, run_dir, extra):
-    return [keras_llm, "train", "gpt-shakespeare-char", "--run-dir", run_dir, *extra]
+def ours_command(keras_llm, run_dir, extra, recipe="gpt-shakespeare-char"):
+    return [keras_llm, "train", recipe, "--run-dir", run_dir, *extra]
 
 
 def nanogpt_command(python, out_dir):
@@ -77,6 +77,9 @@ def main(argv=None):
     parser.add_argument("--target", type=float, default=1.8857, help="validation loss to reach (default: "
                         "nanoGPT's final loss in the 2026-11-29 measurement)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--recipe", default="gpt-shakespeare-char",
+                        help="our recipe (same model and data): gpt-shakespeare-char (AdamW, nanoGPT's schedule) "
+                             "or gpt-shakespeare-char-muon")
     parser.add_argument("--ours-args", default="", help="extra flags for our train command, one string")
     args = parser.parse_args(argv)
     rows = []
@@ -86,7 +89,7 @@ def main(argv=None):
                 out = os.path.join(scratch, f"{side}-{round_index}")
                 if side == "ours":
                     evaluations, total = timed_evaluations(
-                        ours_command(args.keras_llm, out, shlex.split(args.ours_args)), OURS_EVAL)
+                        ours_command(args.keras_llm, out, shlex.split(args.ours_args), args.recipe), OURS_EVAL)
                 else:
                     evaluations, total = timed_evaluations(nanogpt_command(args.nanogpt_python, out), NANOGPT_EVAL,
                                                            cwd=args.nanogpt_dir)

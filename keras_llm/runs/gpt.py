@@ -145,7 +145,11 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
         return generate(model, tokenizer, sample.get("prompt", "\n"), sample_options)
 
     started = time.time()
-    history = train_language_model(model, token_ids, run_dir, training, sample_fn=sample_fn, verbose=verbose,
+    # A recipe may leave the sample out of training (`sample: during_training: false`): the first decode
+    # after each training interval takes TensorFlow ~1.7 s on a 2-core CPU, whatever the sample's length.
+    during_training = sample.get("during_training", True)
+    history = train_language_model(model, token_ids, run_dir, training,
+                                   sample_fn=sample_fn if during_training else None, verbose=verbose,
                                    vocabulary=tokenizer.vocabulary, sequence_length=window)
     log(f"trained {steps_trained(run_dir, training.steps)} steps in {time.time() - started:.0f}s; "
         f"final val loss {history.history['val_loss'][-1]:.4f}")
@@ -178,7 +182,7 @@ def decoding_options(sample, **overrides):
     Example:
         >>> decoding_options({"max_new_tokens": 300, "temperature": 0.8, "top_k": 200}, seed=1)
     """
-    settings = {key: value for key, value in dict(sample or {}).items() if key != "prompt"}
+    settings = {key: value for key, value in dict(sample or {}).items() if key not in ("prompt", "during_training")}
     return DecodingOptions(**{"strategy": "sample", **settings, **overrides})
 
 

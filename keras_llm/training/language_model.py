@@ -17,7 +17,7 @@ from keras_llm.errors import UserInputError
 from keras_llm.models.gpt import POSITION_EMBEDDING
 from keras_llm.training.callbacks import TextSampleCallback, time_budget_seconds
 from keras_llm.training.lora import check_lora_settings
-from keras_llm.training.optimizers import make_adamw, warmup_cosine_schedule
+from keras_llm.training.optimizers import OPTIMIZERS, make_optimizer, warmup_cosine_schedule
 from keras_llm.training.progress import progress_callbacks
 from keras_llm.training.resume import logged_history
 from keras_llm.training.run_callbacks import TensorBoardSettings, run_callbacks, run_paths, save_final_model
@@ -37,6 +37,8 @@ class TrainingConfig:
     beta_1: float = 0.9
     beta_2: float = 0.99
     global_clipnorm: float = 1.0
+    # "adamw", or "muon" (keras_llm.training.optimizers.MatrixMuon: the kernels orthogonalised, the rest AdamW).
+    optimizer: str = "adamw"
     eval_interval: int = 250
     eval_batches: int = 20
     seed: int = 1337
@@ -48,6 +50,8 @@ class TrainingConfig:
     # gradient-norm histograms at each evaluation only when asked (`--histograms`): they cost time.
     log_every: int = 20
     histograms: bool = False
+    # Attention maps in TensorBoard at each evaluation (about half a second per attention layer).
+    attention_images: bool = True
     # Wall-time budget: training stops once it is spent (the best checkpoint is kept); None = no limit.
     max_minutes: float | None = None
     # LoRA (keras_llm.training.lora): adapters of this rank on every projection, the rest frozen; None = off.
@@ -61,6 +65,8 @@ class TrainingConfig:
         check_lora_settings(self.lora_rank, self.lora_alpha)
         if self.learning_rate <= 0:
             raise UserInputError(f"learning_rate must be positive; got {self.learning_rate}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserInputError(f"unknown optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         self.eval_interval = min(self.eval_interval, self.steps)
 
 
@@ -102,8 +108,8 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
     schedule = warmup_cosine_schedule(config.learning_rate, config.steps, config.warmup_steps,
                                       config.min_learning_rate)
     model.compile(
-        optimizer=make_adamw(model, schedule, config.weight_decay, config.beta_1, config.beta_2,
-                             config.global_clipnorm),
+        optimizer=make_optimizer(config.optimizer, model, schedule, config.weight_decay, config.beta_1,
+                                 config.beta_2, config.global_clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
         **compile_options(_has_position_table(model) if config.jit_compile is None else config.jit_compile,

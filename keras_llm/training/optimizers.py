@@ -46,6 +46,61 @@ def make_adamw(model, learning_rate, weight_decay=0.1, beta_1=0.9, beta_2=0.99, 
     return optimizer
 
 
+def _as_matrix(shape):
+    """The 2-D view of a kernel that Muon orthogonalises: attention kernels are 3-D in Keras
+    (``(hidden, heads, head_dim)`` in, ``(heads, head_dim, hidden)`` out); their head axes are merged."""
+    if len(shape) == 2:
+        return tuple(shape)
+    return (shape[0], shape[1] * shape[2]) if shape[0] >= shape[2] else (shape[0] * shape[1], shape[2])
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class MatrixMuon(keras.optimizers.Muon):
+    """Keras' Muon (momentum orthogonalised by Newton–Schulz; Jordan et al. 2024, Moonlight's update
+    scale) on every 2-D *and* 3-D kernel; embeddings, biases and norms take its AdamW path.
+
+    Keras' Muon sends every kernel that is not 2-D to AdamW, which leaves out the query, key, value
+    and output kernels of ``keras.layers.MultiHeadAttention``; here they are orthogonalised as the
+    ``(hidden, heads * head_dim)`` matrices they are.
+
+    Example:
+        >>> optimizer = MatrixMuon(learning_rate=5e-3, weight_decay=0.1, adam_lr_ratio=1.0)
+    """
+
+    def _should_use_adamw(self, variable):
+        if len(variable.shape) == 3 and "embedding" not in variable.path.lower():
+            return False
+        return super()._should_use_adamw(variable)
+
+    def _muon_update_step(self, gradient, variable, lr, m):
+        self.assign_add(m, keras.ops.add(gradient, m * (self.momentum - 1)))
+        direction = keras.ops.add(gradient, self.momentum * m) if self.nesterov else m
+        matrix = keras.ops.reshape(direction, _as_matrix(direction.shape))
+        update = self.lr_adjust(lr * self.zeropower_via_newtonschulz5(matrix, self.ns_steps))
+        self.assign_sub(variable, keras.ops.reshape(update, direction.shape))
+
+
+OPTIMIZERS = ("adamw", "muon")
+
+
+def make_optimizer(kind, model, learning_rate, weight_decay=0.1, beta_1=0.9, beta_2=0.99, global_clipnorm=1.0):
+    """``kind`` "adamw" (:func:`make_adamw`) or "muon" (:class:`MatrixMuon` on the kernels, AdamW at the
+    same learning rate on the rest); weight decay on matrices only in both.
+
+    Example:
+        >>> optimizer = make_optimizer("muon", model, warmup_cosine_schedule(5e-3, 1000, 50, 5e-4))
+    """
+    if kind == "adamw":
+        return make_adamw(model, learning_rate, weight_decay, beta_1, beta_2, global_clipnorm)
+    if kind != "muon":
+        raise UserInputError(f"unknown optimizer {kind!r}; expected one of {', '.join(OPTIMIZERS)}")
+    optimizer = MatrixMuon(learning_rate=learning_rate, adam_beta_1=beta_1, adam_beta_2=beta_2,
+                           weight_decay=weight_decay, adam_weight_decay=weight_decay, adam_lr_ratio=1.0,
+                           global_clipnorm=global_clipnorm)
+    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
+    return optimizer
+
+
 @keras.saving.register_keras_serializable(package="keras_llm")
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0 at ``total_steps``.

@@ -61,23 +61,28 @@ class TensorBoardSettings:
         vocabulary: token names by id for the attention maps' axes (a list, or
             ``{"source": ..., "target": ...}`` for a translator).
         histograms: weight and gradient-norm histograms at every evaluation.
+        attention_images: the attention maps (matplotlib draws each layer in about half a second,
+            at every evaluation; a recipe tuned for time to quality turns them off).
     """
 
     log_every: int = 20
     validation_data: object = None
     vocabulary: object = None
     histograms: bool = False
+    attention_images: bool = True
 
     @classmethod
     def of(cls, config, validation_data=None, vocabulary=None):
-        """The settings a training config asks for (its ``log_every`` and ``histograms``)."""
+        """The settings a training config asks for (its ``log_every``, ``histograms`` and, where it has
+        the setting, ``attention_images``)."""
         return cls(log_every=config.log_every, validation_data=validation_data, vocabulary=vocabulary,
-                   histograms=config.histograms)
+                   histograms=config.histograms, attention_images=getattr(config, "attention_images", True))
 
     def callbacks(self, log_dir):
         callbacks = [StepScalars(log_dir, self.log_every)]
         if self.validation_data is not None:
-            callbacks.append(AttentionImages(log_dir, self.validation_data, self.vocabulary))
+            if self.attention_images:
+                callbacks.append(AttentionImages(log_dir, self.validation_data, self.vocabulary))
             if self.histograms:
                 callbacks.append(WeightHistograms(log_dir, self.validation_data))
         return callbacks

@@ -201,8 +201,8 @@ RUN_DIRS = {
     "runs/scitldr": "translator", "runs/title-csl": "translator", "runs/scitldr-minilm": "translator",
     # docs/benchmarks.md: the CSL classifier reads CSL's headerless prompt/title/category table.
     "runs/classify-csl": "classify_csl",
-    # docs/language_models.md: word-level runs; a tiny GPT stands in (evaluate/generate/export read both alike).
-    "runs/lstm-words": "gpt", "runs/gpt-words": "gpt",
+    # docs/language_models.md: word-level runs (`evaluate --cache-window` needs the LSTM itself).
+    "runs/lstm-words": "lstm", "runs/gpt-words": "gpt",
     # docs/pretrained_gpt.md: a tiny GPT run stands in for the GPT-2 directory (--init-from takes both;
     # tests/cli/test_gpt2_init_cli.py runs the Hugging Face directory itself).
     "gpt2": "gpt", "runs/gpt2-shakespeare": "gpt",
@@ -464,6 +464,7 @@ _TINY_RUN_COMMANDS = {
     "qa": ["train", "qa", "--train", "squad/squad-train-38.json", "--num-layers", "1", "--hidden-dim", "16",
            *TINY_TRAIN["qa"]],
     "classify_csl": ["train", "classify-csl", *TINY_TRAIN["classifier"]],  # the bundled CSL titles, 1 epoch
+    "lstm": ["train", "lstm-lm", "--corpus", "my.txt", *TINY_TRAIN["gpt"]],
 }
 
 

@@ -69,7 +69,8 @@ EXPENSIVE_FLAGS = {"--init-from"}
 
 # The flag checked in the default run, per recipe: one that used to be ignored or is easy to get wrong
 # (a recipe not listed gets one of the flags it reads, in turn).
-DEFAULT_FLAG = {"gpt-shakespeare-char": "--tokenizer", "bert-mlm": "--eval-batches", "bert-classifier": "--valid",
+DEFAULT_FLAG = {"gpt-shakespeare-char": "--tokenizer", "gpt-shakespeare-char-muon": "--steps",
+                "bert-mlm": "--eval-batches", "bert-classifier": "--valid",
                 "bert-sentiment": "--train", "tagger": "--tag-column", "bert-pos-ewt": "--num-layers",
                 "bilstm-pos-ewt": "--hidden-dim", "translator": "--source-column",
                 "transformer-spa-eng": "--max-length", "lstm-lm": "--min-count",

@@ -26,7 +26,10 @@ from tests.training.test_resume import _logged_epochs, logged_events
 # `-m slow` covers every trainer at every point.
 SQUAD_FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "squad_tiny.json")
 # Default-suite budget (2026-11-30): one kill point by default; every trainer and point under -m slow.
-DEFAULT_CASES = [("gpt", "mid-epoch@1:0")]
+# The default case trains with Muon (gpt-shakespeare-char-muon): its optimizer state (momenta, and AdamW
+# moments for the embeddings) is the larger one to restore; AdamW's resume runs in the slow set and in
+# tests/training/test_resume.py.
+DEFAULT_CASES = [("gpt-muon", "mid-epoch@1:0")]
 POINTS = ["mid-epoch@1:0", "before-backup@1", "mid-backup@1", "after-backup@0", "train-end@3"]
 SLOW_CASES = [(trainer, point) for trainer in ("gpt", "masked-lm", "classifier", "tagger", "translator", "qa")
               for point in POINTS if (trainer, point) not in DEFAULT_CASES]
@@ -55,6 +58,8 @@ def _command(trainer, files):
     return {
         "gpt": ["gpt-shakespeare-char", "--corpus", files["corpus"], *steps, "--max-length", "16", "--num-layers",
                 "1", "--hidden-dim", "16", "--batch-size", "4", "--histograms"],
+        "gpt-muon": ["gpt-shakespeare-char-muon", "--corpus", files["corpus"], *steps, "--max-length", "16",
+                     "--num-layers", "1", "--hidden-dim", "16", "--batch-size", "4"],
         "masked-lm": ["bert-mlm", "--corpus", files["corpus"], *steps, "--batch-size", "4"],
         "classifier": ["bert-classifier", "--train", files["csv"], "--text-column", "review", "--label-column",
                        "sentiment", "--epochs", "3", "--batch-size", "16", "--max-length", "16"],
