@@ -113,7 +113,7 @@ def train_language_model(model, token_ids, run_dir, config, sample_fn=None, verb
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras_hub.metrics.Perplexity(from_logits=True)],
         **compile_options(_has_position_table(model) if config.jit_compile is None else config.jit_compile,
-                          config.steps_per_execution),
+                          config.steps_per_execution, align_to=(config.eval_interval, config.steps)),
     )
     extra = list(callbacks or [])
     if sample_fn is not None:

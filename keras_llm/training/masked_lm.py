@@ -40,6 +40,7 @@ def train_masked_lm(model, tokenizer, lines, run_dir, config, max_length=128, ve
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy"),
                           keras_hub.metrics.Perplexity(from_logits=True)],
-        **compile_options(True if config.jit_compile is None else config.jit_compile, config.steps_per_execution),
+        **compile_options(True if config.jit_compile is None else config.jit_compile, config.steps_per_execution,
+                          align_to=(config.eval_interval, config.steps)),
     )
     return fit_in_intervals(model, train, valid, run_dir, config, verbose=verbose, vocabulary=tokenizer.vocabulary)

@@ -12,6 +12,7 @@ statistics (Keras computes them in float32) and the output logits.
 """
 
 import contextlib
+import math
 
 import keras
 import tensorflow as tf
@@ -58,7 +59,7 @@ def training_runtime(strategy="default", precision="float32", tpu=None, log=prin
         yield strategy
 
 
-def compile_options(jit_compile, steps_per_execution=1):
+def compile_options(jit_compile, steps_per_execution=1, align_to=()):
     """``model.compile`` keyword arguments for the current strategy.
 
     XLA stays on where it is asked for, except under a strategy with several replicas on one
@@ -70,8 +71,15 @@ def compile_options(jit_compile, steps_per_execution=1):
         jit_compile: the run's wish (bool).
         steps_per_execution: optimizer steps per call into the compiled function (fewer
             Python round trips; logs and callbacks then see every ``steps_per_execution`` steps).
+        align_to: step counts every call must end on (the evaluation interval, the planned
+            steps). Keras runs whole calls, so a call that crossed one of them would train past
+            an evaluation (measured: ``--steps-per-execution 10`` with ``--eval-interval 2`` trained
+            other numbers than one step per call); the largest divisor of all of them is used.
+
+    Example:
+        >>> compile_options(True, 10, align_to=(250, 2000))["steps_per_execution"]   # 10
     """
     strategy = tf.distribute.get_strategy()
     local_replicas = len(strategy.extended.worker_devices) if tf.distribute.has_strategy() else 1
     return {"jit_compile": bool(jit_compile) and local_replicas == 1,
-            "steps_per_execution": int(steps_per_execution)}
+            "steps_per_execution": math.gcd(int(steps_per_execution), *(int(count) for count in align_to))}

@@ -99,7 +99,8 @@ def compile_translator(model, config):
                              config.global_clipnorm),
         loss=MaskedSparseCrossEntropy(config.label_smoothing),
         metrics=[MaskedTokenAccuracy()],
-        **compile_options(config.jit_compile, config.steps_per_execution))
+        **compile_options(config.jit_compile, config.steps_per_execution,
+                          align_to=(config.eval_interval, config.steps)))
     return model
 
 

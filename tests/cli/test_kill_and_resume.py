@@ -58,8 +58,11 @@ def _command(trainer, files):
     return {
         "gpt": ["gpt-shakespeare-char", "--corpus", files["corpus"], *steps, "--max-length", "16", "--num-layers",
                 "1", "--hidden-dim", "16", "--batch-size", "4", "--histograms"],
+        # --steps-per-execution 1: the kill points are per step (the recipe runs ten steps per call). The
+        # resumed run goes back to the recipe's ten, cut to 2 to end on each 2-step evaluation, which must
+        # not change the numbers either.
         "gpt-muon": ["gpt-shakespeare-char-muon", "--corpus", files["corpus"], *steps, "--max-length", "16",
-                     "--num-layers", "1", "--hidden-dim", "16", "--batch-size", "4"],
+                     "--num-layers", "1", "--hidden-dim", "16", "--batch-size", "4", "--steps-per-execution", "1"],
         "masked-lm": ["bert-mlm", "--corpus", files["corpus"], *steps, "--batch-size", "4"],
         "classifier": ["bert-classifier", "--train", files["csv"], "--text-column", "review", "--label-column",
                        "sentiment", "--epochs", "3", "--batch-size", "16", "--max-length", "16"],

@@ -1,4 +1,5 @@
-"""MatrixMuon: which weights it orthogonalises (3-D attention kernels included), and its update."""
+"""MatrixMuon: which weights it orthogonalises (3-D attention kernels included), and its update; how many
+steps one call into the compiled training function may run."""
 
 import keras
 import numpy as np
@@ -52,3 +53,12 @@ def test_unknown_optimizer_is_one_line():
         TrainingConfig(optimizer="sgd")
     with pytest.raises(UserInputError, match="unknown optimizer"):
         make_optimizer("lion", _model(), 1e-3)
+
+
+def test_steps_per_execution_ends_every_call_on_an_evaluation():
+    from keras_llm.training.runtime import compile_options
+
+    assert compile_options(True, 10, align_to=(100, 500))["steps_per_execution"] == 10
+    assert compile_options(True, 10, align_to=(2, 6))["steps_per_execution"] == 2
+    assert compile_options(True, 10, align_to=(25, 450))["steps_per_execution"] == 5
+    assert compile_options(True, 4)["steps_per_execution"] == 4
