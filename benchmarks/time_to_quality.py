@@ -14,6 +14,7 @@ project's environment), e.g.::
     (cd /tmp/nanogpt/data/shakespeare_char && /tmp/ng/bin/python prepare.py)
     .venv/bin/python benchmarks/time_to_quality.py --nanogpt-dir /tmp/nanogpt --nanogpt-python /tmp/ng/bin/python
 
+``--recipe gpt-shakespeare-char-muon`` times the same model trained with Muon (docs/benchmarks.md).
 Extra flags for our side (a faster schedule, say) go after ``--ours-args``, e.g.
 ``--ours-args "--steps 1000 --learning-rate 2e-3"``.
 """

@@ -18,7 +18,8 @@ models are scored by `keras-llm evaluate` with strided windows (half-context str
 The neural runs are the console script: ``keras-llm train <recipe> --corpus train.txt --tokenizer word
 --min-count N ...`` (the trainer keeps the last 10% of train.txt for its validation loss, so the
 neural models train on 90% of what the N-gram model counts), then ``keras-llm evaluate RUN --test
-test.txt``. For each, the script records the wall time and the CPU time of the `train` process
+test.txt`` (the LSTM a second time with ``--cache-window 1000``: a continuous cache tuned on its
+validation text, a row of its own). For each, the script records the wall time and the CPU time of the `train` process
 (``getrusage(RUSAGE_CHILDREN)``: user + system over all its threads) and the load average sampled
 every 10 s while it ran. Results are appended to ``<out>/results.jsonl``; ``--table`` prints them.
 
