@@ -82,6 +82,11 @@ def mixed_nats(p_model, p_cache, lam):
     return float(-np.sum(np.log(mixed)))
 
 
+def perplexity_of(probabilities):
+    """The perplexity of tokens given their probabilities: ``exp(-mean(log p))``."""
+    return float(np.exp(-np.mean(np.log(np.asarray(probabilities, np.float64)))))
+
+
 @dataclasses.dataclass(frozen=True)
 class CacheSettings:
     """A tuned cache: its window, ``theta``, ``lambda``, and the held-out perplexities that chose them."""
@@ -119,5 +124,4 @@ def tune_cache(states, next_ids, p_model, window, thetas=THETAS, lambdas=LAMBDAS
             nats = mixed_nats(p_model, p_cache, lam)
             if best is None or nats < best[0]:
                 best = (nats, theta, lam)
-    without = float(np.exp(-np.mean(np.log(np.asarray(p_model, np.float64)))))
-    return CacheSettings(window, best[1], best[2], n, without, float(np.exp(best[0] / n)))
+    return CacheSettings(window, best[1], best[2], n, perplexity_of(p_model), float(np.exp(best[0] / n)))

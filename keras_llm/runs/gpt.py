@@ -146,7 +146,7 @@ def train_gpt_run(recipe_name, run_dir=None, corpus=None, training_overrides=Non
 
     started = time.time()
     # A recipe may leave the sample out of training (`sample: during_training: false`): the first decode
-    # after each training interval takes TensorFlow ~1.7 s on a 2-core CPU, whatever the sample's length.
+    # after the weights change takes TensorFlow ~1.7 s on a 2-core CPU, whatever the sample's length.
     during_training = sample.get("during_training", True)
     history = train_language_model(model, token_ids, run_dir, training,
                                    sample_fn=sample_fn if during_training else None, verbose=verbose,

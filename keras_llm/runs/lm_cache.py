@@ -13,12 +13,10 @@ Example:
 import dataclasses
 import os
 
-import numpy as np
-
 from keras_llm.data import split_train_validation
 from keras_llm.data.text import read_text
 from keras_llm.errors import UserInputError
-from keras_llm.evaluation.continuous_cache import check_window, tune_cache
+from keras_llm.evaluation.continuous_cache import check_window, perplexity_of, tune_cache
 from keras_llm.evaluation.perplexity import count_windows, strided_token_scores
 from keras_llm.evaluation.progress import Progress
 from keras_llm.models.rnn import rnn_lm_with_states
@@ -67,5 +65,5 @@ def cached_test_nats(model, tokenizer, info, ids, context, stride, batch_size, w
         f"{settings.tuning_perplexity_with:.2f} with)")
     p_model, states, next_ids = _scores(with_states, ids, context, stride, batch_size, "scoring")
     total_nats = settings.apply(states, next_ids, p_model)
-    without = float(np.exp(-np.mean(np.log(p_model))))
-    return total_nats, len(next_ids), {**dataclasses.asdict(settings), "test_perplexity_without_cache": without}
+    return total_nats, len(next_ids), {**dataclasses.asdict(settings),
+                                       "test_perplexity_without_cache": perplexity_of(p_model)}

@@ -72,12 +72,21 @@ class MatrixMuon(keras.optimizers.Muon):
             return False
         return super()._should_use_adamw(variable)
 
-    def _muon_update_step(self, gradient, variable, lr, m):
-        self.assign_add(m, keras.ops.add(gradient, m * (self.momentum - 1)))
-        direction = keras.ops.add(gradient, self.momentum * m) if self.nesterov else m
-        matrix = keras.ops.reshape(direction, _as_matrix(direction.shape))
-        update = self.lr_adjust(lr * self.zeropower_via_newtonschulz5(matrix, self.ns_steps))
-        self.assign_sub(variable, keras.ops.reshape(update, direction.shape))
+    # Keras' own update step (momentum, Nesterov, Newton–Schulz, scale) runs unchanged; only its two
+    # matrix-shaped pieces see a 3-D kernel through its 2-D view.
+    def zeropower_via_newtonschulz5(self, x, steps):
+        orthogonalise = super().zeropower_via_newtonschulz5
+        return _through_matrix_view(x, lambda matrix: orthogonalise(matrix, steps))
+
+    def lr_adjust(self, x):
+        return _through_matrix_view(x, super().lr_adjust)
+
+
+def _through_matrix_view(x, function):
+    """``function`` applied to the 2-D view of ``x`` (:func:`_as_matrix`), reshaped back."""
+    if len(x.shape) == 2:
+        return function(x)
+    return keras.ops.reshape(function(keras.ops.reshape(x, _as_matrix(x.shape))), x.shape)
 
 
 OPTIMIZERS = ("adamw", "muon")
