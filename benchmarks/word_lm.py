@@ -50,7 +50,7 @@ CACHE_WINDOW = 1000  # tokens of the LSTM's continuous cache (`evaluate --cache-
 # The neural runs: recipe and the `keras-llm train` flags other than corpus, tokenizer and steps.
 NEURAL = {
     "gpt": ("gpt-shakespeare-char", ["--max-length", "128", "--batch-size", "16", "--learning-rate", "2e-3"]),
-    "lstm": ("lstm-lm", []),  # the recipe's defaults: 384 units, 128-wide tied embedding, windows of 128
+    "lstm": ("lstm-lm", []),  # the recipe's defaults: 384 units, 128-wide tied embedding, windows of 128, Muon
 }
 
 

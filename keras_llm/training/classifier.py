@@ -178,7 +178,7 @@ def train_text_classifier(model, tokenizer, train, valid, label_names, run_dir, 
         optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"), SparseMacroF1(len(label_names))],
-        **compile_options(config.jit_compile, config.steps_per_execution),
+        **compile_options(config.jit_compile, config.steps_per_execution, align_to=(steps_per_epoch,)),
     )
     paths = run_paths(run_dir)
     callbacks, guard, resumed_steps = run_callbacks(run_dir, steps_per_epoch, [

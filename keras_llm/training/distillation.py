@@ -108,7 +108,7 @@ def train_distilled_classifier(model, tokenizer, train, valid, run_dir, config, 
     steps_per_epoch = max(1, -(-len(train[0]) // config.batch_size))
     model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
                   loss=DistillationLoss(settings.temperature, settings.alpha), metrics=[HardLabelAccuracy()],
-                  **compile_options(config.jit_compile, config.steps_per_execution))
+                  **compile_options(config.jit_compile, config.steps_per_execution, align_to=(steps_per_epoch,)))
     paths = run_paths(run_dir)
     callbacks, guard, resumed_steps = run_callbacks(run_dir, steps_per_epoch, [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,

@@ -72,9 +72,10 @@ def compile_options(jit_compile, steps_per_execution=1, align_to=()):
         steps_per_execution: optimizer steps per call into the compiled function (fewer
             Python round trips; logs and callbacks then see every ``steps_per_execution`` steps).
         align_to: step counts every call must end on (the evaluation interval, the planned
-            steps). Keras runs whole calls, so a call that crossed one of them would train past
-            an evaluation (measured: ``--steps-per-execution 10`` with ``--eval-interval 2`` trained
-            other numbers than one step per call); the largest divisor of all of them is used.
+            steps, an epoch's steps). Keras runs whole calls, so a call that crossed one of them would
+            train past an evaluation (measured: ``--steps-per-execution 10`` with ``--eval-interval 2``
+            trained other numbers than one step per call; 2 per call over 3-step epochs trained 4 steps
+            in the first epoch and ran out of data in the last); the largest divisor of all of them is used.
 
     Example:
         >>> compile_options(True, 10, align_to=(250, 2000))["steps_per_execution"]   # 10

@@ -90,7 +90,7 @@ def train_span_reader(model, train_windows, valid_windows, run_dir, config, verb
     valid_data = span_dataset(valid_windows, config.eval_batch_size)
     model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch), loss=span_losses(),
                   metrics={key: ["sparse_categorical_accuracy"] for key in ("start_logits", "end_logits")},
-                  **compile_options(config.jit_compile, config.steps_per_execution))
+                  **compile_options(config.jit_compile, config.steps_per_execution, align_to=(steps_per_epoch,)))
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True,
                                              verbose=int(bool(verbose)))
     callbacks, guard, resumed_steps = run_callbacks(

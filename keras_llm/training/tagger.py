@@ -167,7 +167,7 @@ def train_tagger(model, tokenizer, train, valid, tag_names, run_dir, config, ver
     steps_per_epoch = max(1, -(-len(train_sentences) // config.batch_size))
     model.compile(optimizer=fine_tuning_optimizer(model, config, steps_per_epoch),
                   loss=tagger_loss(), metrics=[word_accuracy()],
-                  **compile_options(config.jit_compile, config.steps_per_execution))
+                  **compile_options(config.jit_compile, config.steps_per_execution, align_to=(steps_per_epoch,)))
     extra = ([EntityF1Callback(tokenizer, valid_sentences, tag_names, config.max_length)]
              if is_bio_tagset(tag_names) else [])
     extra.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,

@@ -28,6 +28,21 @@ def test_kernels_take_muon_and_embeddings_biases_take_adamw():
     assert by_path["dense/kernel"] is False and by_path["dense/bias"] is True
 
 
+def test_an_lstm_lm_takes_muon_on_its_gate_matrices():
+    # lstm-lm trains with Muon (docs/benchmarks.md, word-level LM): the input and recurrent kernels
+    # (all four gates side by side) and the projection before the tied head are the matrices it
+    # orthogonalises; the tied embedding and the biases stay on AdamW.
+    from keras_llm.models.rnn import build_rnn_lm
+
+    model = build_rnn_lm(50, units=16, embedding_dim=8, tie_weights=True)
+    optimizer = make_optimizer("muon", model, 1e-3)
+    optimizer.build(model.trainable_variables)
+    by_path = {v.path: optimizer._should_use_adamw(v) for v in model.trainable_variables}
+    assert by_path == {"token_embedding/embeddings": True, "rnn_0/lstm_cell/kernel": False,
+                       "rnn_0/lstm_cell/recurrent_kernel": False, "rnn_0/lstm_cell/bias": True,
+                       "output_projection/kernel": False, "output_projection/bias": True}
+
+
 @pytest.mark.parametrize("shape, matrix", [((8, 2, 4), (8, 8)), ((2, 4, 8), (8, 8)), ((8, 6), (8, 6))])
 def test_first_update_is_the_orthogonalised_gradient_of_the_kernel_as_a_matrix(shape, matrix):
     rng = np.random.default_rng(0)
