@@ -1,4 +1,5 @@
-"""The decoding loop: one ``tf.while_loop`` of fixed shapes, XLA-compilable, cached or not.
+"""The decoding loop: a ``tf.while_loop`` of fixed shapes (one per window when it can slide), XLA-compilable,
+cached or not.
 
 All rows share one absolute position ``i``. Prompts are right-padded; while ``i`` is
 inside a row's prompt the row copies its prompt token instead of the sampled one, so
