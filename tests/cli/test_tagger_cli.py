@@ -3,10 +3,13 @@
 import json
 import random
 
+import keras
+import numpy as np
 import pytest
 
 from keras_llm.cli import main
 from keras_llm.runs.tagger import load_tagger_run
+from tests.conftest import run_cli
 
 TINY = ["--num-layers", "1", "--hidden-dim", "32", "--batch-size", "8", "--max-length", "24", "--no-jit",
         "--learning-rate", "5e-3"]
@@ -97,3 +100,17 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, extra, messa
 def test_tag_on_a_missing_run_exits_2(tmp_path, capsys):
     assert main(["tag", str(tmp_path), "--text", "hello"]) == 2
     assert "not a keras-llm run directory" in capsys.readouterr().err
+
+
+def test_several_steps_per_call_train_each_epoch_exactly(tagger_run, ner_files, tmp_path):
+    # 60 sentences in batches of 8 are 8 steps an epoch. Keras runs whole calls, so 3 steps per call
+    # would train 9 steps in the first epoch (and run out of data in the last). The trainer cuts the calls
+    # to the largest divisor of both (here 1 step), so the run equals tagger_run's, which took 1 per call.
+    run_dir = tmp_path / "spe"
+    completed = run_cli("train", "tagger", "--train", ner_files / "train.tsv", "--valid", ner_files / "valid.tsv",
+                        "--run-dir", run_dir, "--epochs", "3", "--steps-per-execution", "3", *TINY)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    one_per_call, three_per_call = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1)
+                                    for run in (tagger_run, run_dir))
+    np.testing.assert_allclose(three_per_call, one_per_call, rtol=1e-5)
+    assert int(keras.saving.load_model(run_dir / "final.keras").optimizer.iterations.numpy()) == 3 * 8

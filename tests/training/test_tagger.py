@@ -1,7 +1,6 @@
 """Tagger training pieces: batches, masked loss and accuracy, prediction and evaluation, the fit loop."""
 
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -96,23 +95,3 @@ def test_train_tagger_fits_logs_entity_scores_and_saves(tokenizer, tmp_path):
     assert all(os.path.isfile(tmp_path / name) for name in ("best.keras", "final.keras", "history.csv"))
     assert model.optimizer.iterations.numpy() == 2  # 3 sentences in batches of 2
 
-
-def test_several_steps_per_call_still_train_each_epoch_exactly(tokenizer, tmp_path):
-    # Keras runs whole calls of steps_per_execution steps: 2 per call over 3-step epochs would train 4
-    # steps per epoch (and the schedule and the resume bookkeeping would count 3). The epoch trainers align
-    # the call to the epoch (the largest divisor of both; here 1).
-    keras.utils.set_random_seed(0)
-    tags = ["B-LOC", "B-PER", "O"]
-    sentences = [TaggedSentence(["John", "."], ["B-PER", "O"]), TaggedSentence(["Paris", "."], ["B-LOC", "O"])] * 3
-    ids, _ = encode_tags(sentences[:5], tags)
-    model = build_token_classifier("bilstm", num_tags=len(tags), vocab_size=len(VOCAB), units=4, embedding_dim=4)
-    config = TaggerTrainingConfig(epochs=2, batch_size=2, eval_batch_size=2, max_length=16, jit_compile=False,
-                                  steps_per_execution=2, patience=5)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        history = train_tagger(model, tokenizer, (sentences[:5], ids), (sentences[:2], ids[:2]), tags,
-                               str(tmp_path), config, verbose=0)
-    # Misaligned, the first epoch takes 4 of the 6 batches and Keras warns that the data ran out in the second.
-    assert not [w for w in caught if "ran out of data" in str(w.message)]
-    assert len(history.history["val_loss"]) == 2
-    assert model.optimizer.iterations.numpy() == 6  # 2 epochs of 3 batches (5 sentences in batches of 2)
