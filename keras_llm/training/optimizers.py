@@ -42,6 +42,11 @@ def make_adamw(model, learning_rate, weight_decay=0.1, beta_1=0.9, beta_2=0.99, 
     optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2,
         global_clipnorm=global_clipnorm)
+    return _decay_matrices_only(optimizer, model)
+
+
+def _decay_matrices_only(optimizer, model):
+    """``optimizer`` with biases, norms and other vectors excluded from weight decay; returned."""
     optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
     return optimizer
 
@@ -106,8 +111,7 @@ def make_optimizer(kind, model, learning_rate, weight_decay=0.1, beta_1=0.9, bet
     optimizer = MatrixMuon(learning_rate=learning_rate, adam_beta_1=beta_1, adam_beta_2=beta_2,
                            weight_decay=weight_decay, adam_weight_decay=weight_decay, adam_lr_ratio=1.0,
                            global_clipnorm=global_clipnorm)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
-    return optimizer
+    return _decay_matrices_only(optimizer, model)
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")

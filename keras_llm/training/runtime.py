@@ -59,7 +59,7 @@ def training_runtime(strategy="default", precision="float32", tpu=None, log=prin
         yield strategy
 
 
-def compile_options(jit_compile, steps_per_execution=1, align_to=()):
+def compile_options(jit_compile, steps_per_execution=1, *, align_to):
     """``model.compile`` keyword arguments for the current strategy.
 
     XLA stays on where it is asked for, except under a strategy with several replicas on one
@@ -76,6 +76,7 @@ def compile_options(jit_compile, steps_per_execution=1, align_to=()):
             train past an evaluation (measured: ``--steps-per-execution 10`` with ``--eval-interval 2``
             trained other numbers than one step per call; 2 per call over 3-step epochs trained 4 steps
             in the first epoch and ran out of data in the last); the largest divisor of all of them is used.
+            Required, so a new trainer cannot forget it (``()`` where there is nothing to end on).
 
     Example:
         >>> compile_options(True, 10, align_to=(250, 2000))["steps_per_execution"]   # 10

@@ -76,4 +76,4 @@ def test_steps_per_execution_ends_every_call_on_an_evaluation():
     assert compile_options(True, 10, align_to=(100, 500))["steps_per_execution"] == 10
     assert compile_options(True, 10, align_to=(2, 6))["steps_per_execution"] == 2
     assert compile_options(True, 10, align_to=(25, 450))["steps_per_execution"] == 5
-    assert compile_options(True, 4)["steps_per_execution"] == 4
+    assert compile_options(True, 4, align_to=())["steps_per_execution"] == 4
