@@ -79,6 +79,7 @@ def test_vocabulary_is_the_training_words_seen_min_count_times(corpus, lstm_run)
     assert set(vocabulary) == kept | {"[UNK]"} and "heron" not in vocabulary
     info = json.loads((lstm_run / "run.json").read_text(encoding="utf-8"))
     assert info["model"] == "rnn_lm" and info["tokenizer"]["min_count"] == 2
+    assert info["training"]["optimizer"] == "muon"  # the recipe's optimizer (docs/benchmarks.md, word-level LM)
     assert info["model_config"]["vocab_size"] == len(vocabulary) and info["sequence_length"] == CONTEXT
 
 
